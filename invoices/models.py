@@ -1,0 +1,282 @@
+"""The ledger: customers, invoices with lines, payments with allocations, exchange rates.
+
+Every row belongs to an Organization. Money is Decimal(18, 2) beside its ISO currency.
+Balances and statuses are written only by invoices.services, which keep them in step
+with allocations; the database constraints below are the last line of defence.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+
+from paypredict_project.tenancy.models import Organization, currency_validator
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+class Source(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    API = "api", "API"
+    CSV = "csv", "CSV import"
+    DEMO = "demo", "Demo data"
+    QUICKBOOKS = "quickbooks", "QuickBooks Online"
+    XERO = "xero", "Xero"
+
+
+class TimestampedModel(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class ReminderChannel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "SMS"
+    LETTER = "letter", "Letter"
+    PHONE = "phone", "Phone call"
+
+
+class Customer(TimestampedModel):
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
+    external_id = models.CharField(max_length=128, blank=True, default="")
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True, default="")
+    phone = models.CharField(max_length=40, blank=True, default="")
+    contacts = models.JSONField(default=list, blank=True)
+    currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
+    payment_terms_days = models.PositiveSmallIntegerField(default=30)
+    credit_limit = models.DecimalField(**MONEY, null=True, blank=True)
+    credit_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    industry = models.CharField(max_length=80, blank=True, default="")
+    country = models.CharField(max_length=8, blank=True, default="")
+    reminder_channel = models.CharField(
+        max_length=16, choices=ReminderChannel.choices, default=ReminderChannel.EMAIL
+    )
+    reminder_contact = models.CharField(max_length=200, blank=True, default="")
+    reminder_language = models.CharField(max_length=8, default="en")
+    do_not_remind = models.BooleanField(default=False)
+    notes = models.TextField(blank=True, default="")
+    attributes = models.JSONField(default=dict, blank=True)
+    risk_score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    risk_level = models.CharField(max_length=8, blank=True, default="")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "source", "external_id"],
+                condition=~Q(external_id=""),
+                name="customer_unique_external_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_limit__isnull=True) | Q(credit_limit__gte=0),
+                name="customer_credit_limit_non_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+    WRITTEN_OFF = "written_off", "Written off"
+
+
+# Statuses where money is still owed and the invoice belongs on the worklist.
+OPEN_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
+
+
+class Invoice(TimestampedModel):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField(max_length=64)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
+    external_id = models.CharField(max_length=128, blank=True, default="")
+    issue_date = models.DateField()
+    due_date = models.DateField()
+    currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
+    subtotal = models.DecimalField(**MONEY, default=ZERO)
+    tax_total = models.DecimalField(**MONEY, default=ZERO)
+    total = models.DecimalField(**MONEY)
+    balance = models.DecimalField(**MONEY)
+    status = models.CharField(
+        max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN
+    )
+    disputed = models.BooleanField(default=False)
+    po_number = models.CharField(max_length=64, blank=True, default="")
+    payment_terms_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The date the balance reached zero (from allocations, or as reported by the source system).
+    paid_date = models.DateField(null=True, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"], name="invoice_unique_number"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "source", "external_id"],
+                condition=~Q(external_id=""),
+                name="invoice_unique_external_id",
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="invoice_total_non_negative"),
+            models.CheckConstraint(
+                condition=Q(balance__gte=0) & Q(balance__lte=F("total")),
+                name="invoice_balance_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_date__gte=F("issue_date")), name="invoice_due_after_issue"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=InvoiceStatus.values), name="invoice_status_valid"
+            ),
+        ]
+        indexes = [
+            # Worklist and aging read open invoices by due date; risk features read per customer.
+            models.Index(fields=["organization", "customer", "due_date"]),
+            models.Index(fields=["organization", "status", "due_date"]),
+            models.Index(fields=["organization", "-created_at"]),
+            models.Index(fields=["organization", "issue_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def amount_paid(self) -> Decimal:
+        return self.total - self.balance
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=1)
+    description = models.CharField(max_length=500)
+    quantity = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("1"))
+    unit_price = models.DecimalField(max_digits=18, decimal_places=4)
+    amount = models.DecimalField(**MONEY)
+    tax = models.DecimalField(**MONEY, default=ZERO)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="line_quantity_non_negative"),
+            models.CheckConstraint(condition=Q(tax__gte=0), name="line_tax_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", "Card"
+    ACH = "ach", "ACH"
+    WIRE = "wire", "Wire"
+    CHECK = "check", "Check"
+    SEPA = "sepa", "SEPA"
+    CASH = "cash", "Cash"
+    OTHER = "other", "Other"
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    REFUNDED = "refunded", "Refunded"
+
+
+class Payment(TimestampedModel):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
+    external_id = models.CharField(max_length=128, blank=True, default="")
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
+    received_at = models.DateTimeField()
+    method = models.CharField(
+        max_length=16, choices=PaymentMethod.choices, default=PaymentMethod.ACH
+    )
+    status = models.CharField(
+        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.SUCCEEDED
+    )
+    failure_code = models.CharField(max_length=64, blank=True, default="")
+    failure_reason = models.CharField(max_length=255, blank=True, default="")
+    processor = models.CharField(max_length=64, blank=True, default="")
+    reference = models.CharField(max_length=128, blank=True, default="")
+    # A retried card/ACH charge points at the failed attempt it replaces.
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "source", "external_id"],
+                condition=~Q(external_id=""),
+                name="payment_unique_external_id",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=PaymentStatus.values), name="payment_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "customer", "received_at"]),
+            models.Index(fields=["organization", "status", "received_at"]),
+            models.Index(fields=["organization", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} ({self.status})"
+
+
+class PaymentAllocation(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    amount = models.DecimalField(**MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "invoice"], name="allocation_unique_pair"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of {self.payment_id} to {self.invoice_id}"
+
+
+class ExchangeRate(models.Model):
+    """1 unit of ``currency`` = ``rate`` units of the organization's base currency on ``date``."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    date = models.DateField()
+    rate = models.DecimalField(max_digits=20, decimal_places=10)
+
+    class Meta:
+        ordering = ["-date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "currency", "date"], name="exchange_rate_unique_day"
+            ),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchange_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.date} {self.rate}"

@@ -1,0 +1,34 @@
+"""Writes to the ledger. Views, the API, tasks and commands call these, nothing else writes."""
+
+from __future__ import annotations
+
+from invoices.services.customers import customer_create, customer_update
+from invoices.services.invoices import (
+    invoice_create,
+    invoice_recalculate,
+    invoice_update,
+    invoice_void,
+    invoice_write_off,
+)
+from invoices.services.payments import (
+    payment_allocate,
+    payment_mark_failed,
+    payment_mark_succeeded,
+    payment_record,
+    payment_refund,
+)
+
+__all__ = [
+    "customer_create",
+    "customer_update",
+    "invoice_create",
+    "invoice_recalculate",
+    "invoice_update",
+    "invoice_void",
+    "invoice_write_off",
+    "payment_allocate",
+    "payment_mark_failed",
+    "payment_mark_succeeded",
+    "payment_record",
+    "payment_refund",
+]

@@ -1,0 +1,238 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any, TypedDict
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Sum
+
+from invoices.models import (
+    ZERO,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    PaymentAllocation,
+    PaymentStatus,
+)
+from invoices.signals import invoice_changed
+from paypredict_project.audit import audit_record, snapshot
+from paypredict_project.tenancy.models import Organization
+
+CENT = Decimal("0.01")
+
+# Statuses an invoice may be moved to by hand; paid / partially paid follow from allocations.
+TERMINAL_STATUSES = (InvoiceStatus.VOID, InvoiceStatus.WRITTEN_OFF)
+
+
+class LineInput(TypedDict, total=False):
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax: Decimal
+
+
+def _build_lines(lines: Iterable[LineInput]) -> list[InvoiceLine]:
+    built = []
+    for position, line in enumerate(lines, start=1):
+        quantity = Decimal(line.get("quantity", 1))
+        unit_price = Decimal(line["unit_price"])
+        tax = Decimal(line.get("tax", ZERO)).quantize(CENT)
+        if quantity < 0:
+            raise ValidationError({"lines": f"line {position}: quantity must not be negative"})
+        if tax < 0:
+            raise ValidationError({"lines": f"line {position}: tax must not be negative"})
+        built.append(
+            InvoiceLine(
+                position=position,
+                description=line["description"],
+                quantity=quantity,
+                unit_price=unit_price,
+                amount=(quantity * unit_price).quantize(CENT),
+                tax=tax,
+            )
+        )
+    return built
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    organization: Organization,
+    customer: Customer,
+    number: str,
+    issue_date: dt.date,
+    due_date: dt.date | None = None,
+    currency: str | None = None,
+    lines: Iterable[LineInput] = (),
+    total: Decimal | None = None,
+    status: str = InvoiceStatus.OPEN,
+    **fields: Any,
+) -> Invoice:
+    """Create an invoice from its lines (total = lines + tax) or from a bare total."""
+    if customer.organization_id != organization.id:
+        raise ValidationError({"customer": "customer belongs to another organization"})
+    if status not in (InvoiceStatus.DRAFT, InvoiceStatus.OPEN):
+        raise ValidationError({"status": "a new invoice is draft or open"})
+    built_lines = _build_lines(lines)
+    if built_lines:
+        subtotal = sum((line.amount for line in built_lines), ZERO)
+        tax_total = sum((line.tax for line in built_lines), ZERO)
+        computed = subtotal + tax_total
+        if total is not None and Decimal(total) != computed:
+            raise ValidationError(
+                {"total": f"total {total} does not equal lines plus tax {computed}"}
+            )
+        total = computed
+    elif total is None:
+        raise ValidationError({"total": "give either lines or a total"})
+    else:
+        total = Decimal(total)
+        tax_total = Decimal(fields.pop("tax_total", ZERO))
+        subtotal = total - tax_total
+    terms = fields.pop("payment_terms_days", None) or customer.payment_terms_days
+    invoice = Invoice(
+        organization=organization,
+        customer=customer,
+        number=number,
+        issue_date=issue_date,
+        due_date=due_date or issue_date + dt.timedelta(days=terms),
+        currency=(currency or customer.currency).upper(),
+        subtotal=subtotal,
+        tax_total=tax_total,
+        total=total,
+        balance=total,
+        status=status,
+        payment_terms_days=terms,
+        **fields,
+    )
+    invoice.full_clean()
+    invoice.save()
+    for line in built_lines:
+        line.invoice = invoice
+    InvoiceLine.objects.bulk_create(built_lines)
+    audit_record(
+        organization=organization,
+        action="invoice.create",
+        instance=invoice,
+        after=snapshot(invoice),
+    )
+    _announce(invoice)
+    return invoice
+
+
+INVOICE_EDITABLE_FIELDS = ("due_date", "po_number", "disputed", "attributes", "payment_terms_days")
+
+
+@transaction.atomic
+def invoice_update(*, invoice: Invoice, **fields: Any) -> Invoice:
+    unknown = set(fields) - set(INVOICE_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(
+            {name: "this field cannot be changed after the invoice is created" for name in unknown}
+        )
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    before = snapshot(invoice)
+    for name, value in fields.items():
+        setattr(invoice, name, value)
+    invoice.full_clean()
+    invoice.save(update_fields=[*fields, "updated_at"])
+    audit_record(
+        organization=invoice.organization,
+        action="invoice.update",
+        instance=invoice,
+        before=before,
+        after=snapshot(invoice),
+    )
+    _announce(invoice)
+    return invoice
+
+
+def _close(invoice: Invoice, status: str, action: str) -> Invoice:
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status in TERMINAL_STATUSES or invoice.status == InvoiceStatus.PAID:
+        raise ValidationError(
+            {"status": f"a {invoice.get_status_display().lower()} invoice cannot be {action}"}
+        )
+    before = snapshot(invoice)
+    invoice.status = status
+    invoice.save(update_fields=["status", "updated_at"])
+    audit_record(
+        organization=invoice.organization,
+        action=f"invoice.{status}",
+        instance=invoice,
+        before=before,
+        after=snapshot(invoice),
+    )
+    _announce(invoice)
+    return invoice
+
+
+@transaction.atomic
+def invoice_void(*, invoice: Invoice) -> Invoice:
+    if invoice.allocations.exists():
+        raise ValidationError(
+            {
+                "status": "an invoice with payments applied cannot be voided; "
+                "refund or reallocate the payments first"
+            }
+        )
+    return _close(invoice, InvoiceStatus.VOID, "voided")
+
+
+@transaction.atomic
+def invoice_write_off(*, invoice: Invoice) -> Invoice:
+    return _close(invoice, InvoiceStatus.WRITTEN_OFF, "written off")
+
+
+def status_for_balance(*, total: Decimal, balance: Decimal, current: str) -> str:
+    """Paid / partially paid / open follow from the balance; draft, void and written off stay."""
+    if current in (InvoiceStatus.DRAFT, *TERMINAL_STATUSES):
+        return current
+    if balance == 0:
+        return InvoiceStatus.PAID
+    if balance < total:
+        return InvoiceStatus.PARTIALLY_PAID
+    return InvoiceStatus.OPEN
+
+
+def invoice_recalculate(*, invoice: Invoice) -> Invoice:
+    """Recompute balance, status and paid date from succeeded allocations.
+
+    The caller holds the invoice row lock.
+    """
+    applied = PaymentAllocation.objects.filter(
+        invoice=invoice, payment__status=PaymentStatus.SUCCEEDED
+    ).aggregate(total=Sum("amount"), last=Max("payment__received_at"))
+    paid = applied["total"] or ZERO
+    if paid > invoice.total:
+        raise ValidationError(
+            {
+                "amount": f"invoice {invoice.number} would be over-paid "
+                f"({paid} applied to a total of {invoice.total})"
+            }
+        )
+    invoice.balance = invoice.total - paid
+    invoice.status = status_for_balance(
+        total=invoice.total, balance=invoice.balance, current=invoice.status
+    )
+    if invoice.status == InvoiceStatus.PAID and applied["last"]:
+        tz = invoice.organization.tzinfo
+        invoice.paid_date = applied["last"].astimezone(tz).date()
+    elif invoice.status != InvoiceStatus.PAID:
+        invoice.paid_date = None
+    invoice.save(update_fields=["balance", "status", "paid_date", "updated_at"])
+    _announce(invoice)
+    return invoice
+
+
+def _announce(invoice: Invoice) -> None:
+    """Tell subscribers (predictions, reminders, live feed) after the transaction commits."""
+    transaction.on_commit(
+        lambda: invoice_changed.send(
+            sender=Invoice, invoice_id=invoice.pk, organization_id=invoice.organization_id
+        )
+    )

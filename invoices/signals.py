@@ -1,0 +1,11 @@
+"""Domain events of the ledger. Consumers (predictions, reminders, the live feed)
+subscribe; the ledger imports none of them."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# kwargs: invoice_id, organization_id. Sent after commit.
+invoice_changed = Signal()
+# kwargs: payment_id, organization_id. Sent after commit.
+payment_changed = Signal()

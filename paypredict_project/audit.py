@@ -1,0 +1,93 @@
+"""Audit trail: services call ``audit_record``; the actor comes from the request context.
+
+A context variable (not a thread-local) carries the acting user so it also works
+under the ASGI server; Celery tasks and commands record ``system`` or their own label.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import decimal
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import models
+
+_actor: contextvars.ContextVar[tuple[Any, str] | None] = contextvars.ContextVar(
+    "audit_actor", default=None
+)
+
+
+@contextmanager
+def acting_as(user=None, label: str = "") -> Iterator[None]:
+    token = _actor.set((user, label or (getattr(user, "email", "") or str(user or "system"))))
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+class AuditContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user if request.user.is_authenticated else None
+        with acting_as(user):
+            return self.get_response(request)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict[str, Any]:
+    """The concrete field values of a row, JSON-ready (foreign keys as their ids)."""
+    names = fields or [f.attname for f in instance._meta.concrete_fields]
+    return {name: _jsonable(getattr(instance, name)) for name in names}
+
+
+def audit_record(
+    *,
+    organization,
+    action: str,
+    instance: models.Model | None = None,
+    object_type: str = "",
+    object_code: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+) -> None:
+    from paypredict_project.tenancy.models import AuditLog
+
+    actor = _actor.get()
+    user, label = actor if actor else (None, "system")
+    if instance is not None:
+        object_type = object_type or instance._meta.model_name
+        object_code = object_code or str(getattr(instance, "code", instance.pk))
+    if before is not None and after is not None:
+        changed = {k for k in after if before.get(k) != after.get(k)}
+        before = {k: v for k, v in before.items() if k in changed}
+        after = {k: v for k, v in after.items() if k in changed}
+    AuditLog.objects.create(
+        organization=organization,
+        actor=user if getattr(user, "pk", None) else None,
+        actor_label=label,
+        action=action,
+        object_type=object_type,
+        object_code=object_code,
+        before=_jsonable(before),
+        after=_jsonable(after),
+    )

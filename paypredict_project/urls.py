@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from paypredict_project import health
+
+api_v1 = [
+    path("", include("invoices.api_urls")),
+]
+
+urlpatterns = [
+    path("health", health.health, name="health"),
+    path("health/detailed", health.health_detailed, name="health-detailed"),
+    path("metrics", health.metrics, name="metrics"),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+    path("", include("paypredict_project.tenancy.urls")),
+    path("", include("invoices.urls")),
+]

@@ -1,0 +1,80 @@
+"""Persona fixtures: an admin (owner), a collector and a viewer of org A, and an outsider
+who is admin of org B. Every view and API test checks the outsider and the viewer too."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from paypredict_project.tenancy.models import Role
+from tests.factories import MembershipFactory, OrganizationFactory
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings, request):
+    """Each test gets its own cache key prefix on the real Redis, so tests never see each
+    other's throttles or cached keys (the cache is never mocked)."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test:{request.node.nodeid}"},
+    }
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(slug="org-a", name="Org A")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(slug="org-b", name="Org B")
+
+
+def _member(organization, role):
+    return MembershipFactory(organization=organization, role=role)
+
+
+@pytest.fixture
+def owner(org):
+    return _member(org, Role.ADMIN).user
+
+
+@pytest.fixture
+def collector(org):
+    return _member(org, Role.COLLECTOR).user
+
+
+@pytest.fixture
+def viewer(org):
+    return _member(org, Role.VIEWER).user
+
+
+@pytest.fixture
+def outsider(other_org):
+    return _member(other_org, Role.ADMIN).user
+
+
+def _client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(owner):
+    return _client_for(owner)
+
+
+@pytest.fixture
+def collector_client(collector):
+    return _client_for(collector)
+
+
+@pytest.fixture
+def viewer_client(viewer):
+    return _client_for(viewer)
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    return _client_for(outsider)

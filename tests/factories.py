@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from invoices.models import Customer, Invoice, InvoiceStatus, Payment, PaymentStatus
+from paypredict_project.tenancy.models import Membership, Organization, Role
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    slug = factory.Sequence(lambda n: f"org-{n}")
+    name = factory.Sequence(lambda n: f"Organization {n}")
+    base_currency = "USD"
+    time_zone = "UTC"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}@example.com")
+    email = factory.SelfAttribute("username")
+    password = factory.PostGenerationMethodCall("set_password", "password")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    organization = factory.SubFactory(OrganizationFactory)
+    role = Role.ADMIN
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Customer {n}")
+    email = factory.Sequence(lambda n: f"ap{n}@customer.example")
+    currency = "USD"
+    payment_terms_days = 30
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    """A bare-total invoice written straight to the table (services are tested on their own)."""
+
+    class Meta:
+        model = Invoice
+
+    organization = factory.SelfAttribute("customer.organization")
+    customer = factory.SubFactory(CustomerFactory)
+    number = factory.Sequence(lambda n: f"INV-{n:06d}")
+    issue_date = dt.date(2026, 1, 5)
+    due_date = factory.LazyAttribute(lambda o: o.issue_date + dt.timedelta(days=30))
+    currency = factory.SelfAttribute("customer.currency")
+    total = Decimal("1000.00")
+    subtotal = factory.SelfAttribute("total")
+    balance = factory.SelfAttribute("total")
+    status = InvoiceStatus.OPEN
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    organization = factory.SelfAttribute("customer.organization")
+    customer = factory.SubFactory(CustomerFactory)
+    amount = Decimal("100.00")
+    currency = factory.SelfAttribute("customer.currency")
+    received_at = dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.UTC)
+    status = PaymentStatus.SUCCEEDED
