@@ -6,8 +6,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from paypredict_project import health
 
+# Each app owns its URL modules; this file only mounts them.
 api_v1 = [
     path("", include("invoices.api_urls")),
+    path("", include("invoices.csv_api_urls")),
+    path("", include("predictions.api_urls")),
 ]
 
 urlpatterns = [
@@ -20,4 +23,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("paypredict_project.tenancy.urls")),
     path("", include("invoices.urls")),
+    path("", include("invoices.csv_urls")),
+    path("", include("predictions.urls")),
 ]
