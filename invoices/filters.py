@@ -1,0 +1,118 @@
+"""One definition of every ledger filter, shared by the API, the HTMX worklists and CSV exports.
+
+Query parameters are the same everywhere, so a worklist URL's query string can be handed to
+the export view or the API unchanged.
+"""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from invoices.models import (
+    OPEN_STATUSES,
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+)
+
+
+class InvoiceFilter(filters.FilterSet):
+    q = filters.CharFilter(method="filter_search", label="Search number, customer or PO")
+    status = filters.MultipleChoiceFilter(choices=InvoiceStatus.choices)
+    customer = filters.UUIDFilter(field_name="customer__code")
+    disputed = filters.BooleanFilter()
+    overdue = filters.BooleanFilter(method="filter_overdue", label="Open and past due")
+    currency = filters.CharFilter(lookup_expr="iexact")
+    source = filters.CharFilter()
+    issued_after = filters.DateFilter(field_name="issue_date", lookup_expr="gte")
+    issued_before = filters.DateFilter(field_name="issue_date", lookup_expr="lte")
+    due_after = filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    due_before = filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    days_overdue_min = filters.NumberFilter(method="filter_days_overdue_min")
+    days_overdue_max = filters.NumberFilter(method="filter_days_overdue_max")
+    amount_min = filters.NumberFilter(field_name="total", lookup_expr="gte")
+    amount_max = filters.NumberFilter(field_name="total", lookup_expr="lte")
+    balance_min = filters.NumberFilter(field_name="balance", lookup_expr="gte")
+    balance_max = filters.NumberFilter(field_name="balance", lookup_expr="lte")
+
+    class Meta:
+        model = Invoice
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(number__icontains=value)
+            | Q(customer__name__icontains=value)
+            | Q(po_number__icontains=value)
+        )
+
+    def filter_overdue(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        overdue = Q(status__in=OPEN_STATUSES, due_date__lt=_today(self.request))
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+    def filter_days_overdue_min(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        cutoff = _today(self.request) - timezone.timedelta(days=int(value))
+        return queryset.filter(status__in=OPEN_STATUSES, due_date__lte=cutoff)
+
+    def filter_days_overdue_max(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        cutoff = _today(self.request) - timezone.timedelta(days=int(value))
+        return queryset.filter(due_date__gte=cutoff)
+
+
+class CustomerFilter(filters.FilterSet):
+    q = filters.CharFilter(method="filter_search", label="Search name or e-mail")
+    country = filters.CharFilter(lookup_expr="iexact")
+    industry = filters.CharFilter(lookup_expr="iexact")
+    currency = filters.CharFilter(lookup_expr="iexact")
+    do_not_remind = filters.BooleanFilter()
+    risk_level = filters.CharFilter()
+
+    class Meta:
+        model = Customer
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value))
+
+
+class PaymentFilter(filters.FilterSet):
+    q = filters.CharFilter(method="filter_search", label="Search reference or customer")
+    status = filters.MultipleChoiceFilter(choices=PaymentStatus.choices)
+    method = filters.MultipleChoiceFilter(choices=PaymentMethod.choices)
+    customer = filters.UUIDFilter(field_name="customer__code")
+    currency = filters.CharFilter(lookup_expr="iexact")
+    received_after = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lte")
+    amount_min = filters.NumberFilter(field_name="amount", lookup_expr="gte")
+    amount_max = filters.NumberFilter(field_name="amount", lookup_expr="lte")
+    failure_code = filters.CharFilter()
+
+    class Meta:
+        model = Payment
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(reference__icontains=value) | Q(customer__name__icontains=value))
+
+
+def _today(request) -> timezone.datetime.date:
+    """'Today' in the organization's time zone: overdue means overdue where the AR team sits."""
+    organization = getattr(request, "organization", None) if request is not None else None
+    tz = organization.tzinfo if organization else timezone.get_current_timezone()
+    return timezone.now().astimezone(tz).date()
