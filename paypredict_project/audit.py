@@ -78,7 +78,8 @@ def audit_record(
         object_type = object_type or instance._meta.model_name
         object_code = object_code or str(getattr(instance, "code", instance.pk))
     if before is not None and after is not None:
-        changed = {k for k in after if before.get(k) != after.get(k)}
+        # Only what changed is kept; the bookkeeping timestamp always changes and says nothing.
+        changed = {k for k in after if before.get(k) != after.get(k)} - {"updated_at"}
         before = {k: v for k, v in before.items() if k in changed}
         after = {k: v for k, v in after.items() if k in changed}
     AuditLog.objects.create(

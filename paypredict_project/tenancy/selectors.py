@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
@@ -25,7 +26,7 @@ def scoped(queryset: QuerySet[M], *, organization: Organization | None) -> Query
 def get_scoped_or_404(queryset: QuerySet[M], *, organization: Organization | None, **lookup) -> M:
     try:
         return scoped(queryset, organization=organization).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from exc
 
 
