@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -280,3 +281,34 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.currency} {self.date} {self.rate}"
+
+
+class CsvUploadStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    IMPORTED = "imported", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class CsvUpload(TimestampedModel):
+    """A CSV uploaded from the dashboard, kept between the preview, mapping and result steps."""
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=16)
+    file = models.FileField(upload_to="csv_uploads/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    # The mapping as JSON (the same document a mapping file holds); empty until chosen.
+    mapping = models.JSONField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=CsvUploadStatus.choices, default=CsvUploadStatus.UPLOADED
+    )
+    result = models.JSONField(null=True, blank=True)
+    failure = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} upload {self.original_name}"

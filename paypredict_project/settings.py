@@ -183,6 +183,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
+# Uploaded files (CSV imports between preview and run); never served publicly.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / ".data" / "media"))
 
 # ---------------------------------------------------------------- auth
 LOGIN_URL = "login"

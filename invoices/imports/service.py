@@ -1,0 +1,170 @@
+"""``csv_import``: the one entry point the command, the dashboard and the benchmark call."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.db import connection, transaction
+
+from invoices.imports.loader import LOADERS, KindLoader, Staging, drop_temp_tables
+from invoices.imports.mapping import (
+    KINDS,
+    ImportFailed,
+    Mapping,
+    MappingError,
+    mapping_for_header,
+)
+from invoices.imports.parsing import CellError, RowError, RowReader, csv_rows
+from invoices.signals import ledger_imported
+from paypredict_project.audit import audit_record
+from paypredict_project.tenancy.models import Organization
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[CellError] = field(default_factory=list)
+    error_count: int = 0
+    duration: float = 0.0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "error_count": self.error_count,
+            "errors": [error.as_dict() for error in self.errors],
+            "duration": round(self.duration, 3),
+            **self.extra,
+        }
+
+
+def _text_stream(file: IO[bytes] | IO[str] | Path | str) -> IO[str]:
+    if isinstance(file, str | Path):
+        path = Path(file)
+        try:
+            return path.open(encoding="utf-8-sig", newline="")
+        except OSError as exc:
+            raise ImportFailed(f"cannot read {path}: {exc.strerror}") from exc
+    if isinstance(file, io.TextIOBase):
+        return file  # type: ignore[return-value]
+    return io.TextIOWrapper(file, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+
+
+def csv_import(
+    *,
+    organization: Organization,
+    kind: str,
+    file: IO[bytes] | IO[str] | Path | str,
+    mapping: Mapping | None = None,
+    file_name: str = "",
+    strict: bool = False,
+) -> ImportResult:
+    """Import a CSV of invoices, customers or payments into one organization.
+
+    One transaction: valid rows are upserted, invalid rows are reported (row, column, reason)
+    and skipped (with ``strict``, any row error rolls everything back). Raises ImportFailed
+    (nothing imported) for an unreadable file or a mapping that does not fit it.
+    """
+    if kind not in KINDS:
+        raise ImportFailed(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    started = time.perf_counter()
+    stream = _text_stream(file)
+    try:
+        header, rows = csv_rows(stream, mapping.delimiter if mapping else ",")
+        mapping = mapping_for_header(kind=kind, mapping=mapping, header=header)
+        reader = RowReader(
+            mapping=mapping,
+            header=header,
+            tz=organization.tzinfo,
+            base_currency=organization.base_currency,
+        )
+        result = ImportResult(kind=kind)
+        with transaction.atomic(), connection.cursor() as django_cursor:
+            cursor = django_cursor.cursor  # the psycopg cursor: COPY needs it
+            loader = LOADERS[kind](cursor=cursor, organization=organization, reader=reader)
+            drop_temp_tables(cursor)
+            staging = Staging(cursor, "csv_stage", loader.staging_columns)
+            staged = staging.copy(_clean_rows(rows, loader, result))
+            parse_errors = loader.error_count
+            created, updated = loader.load(staging)
+            drop_temp_tables(cursor)
+            result.created, result.updated = created, updated
+            result.error_count = loader.error_count
+            result.unchanged = staged - (result.error_count - parse_errors) - created - updated
+            result.errors = sorted(loader.errors, key=_error_order)
+            result.extra = loader.extra
+            result.duration = time.perf_counter() - started
+            if strict and result.error_count:
+                transaction.set_rollback(True)
+                result.created = result.updated = result.unchanged = 0
+                result.extra = {}
+                return result
+            audit_record(
+                organization=organization,
+                action=f"csv_import.{kind}",
+                object_type="csv_import",
+                object_code=kind,
+                after={"file": file_name, **result.as_dict(), "errors": result.errors[:20]},
+            )
+            if created or updated:
+                transaction.on_commit(
+                    lambda: ledger_imported.send(
+                        sender=csv_import,
+                        organization_id=organization.id,
+                        kind=kind,
+                        created=created,
+                        updated=updated,
+                    )
+                )
+    except UnicodeDecodeError as exc:
+        raise ImportFailed(
+            f"the file is not UTF-8 text (bad byte at position {exc.start} of a read block); "
+            "save it as UTF-8 CSV"
+        ) from exc
+    finally:
+        if not isinstance(file, io.TextIOBase):
+            stream.close() if isinstance(file, str | Path) else stream.detach()
+    result.duration = time.perf_counter() - started
+    return result
+
+
+def _error_order(error: CellError) -> tuple[int, str]:
+    return (error.row, error.column)
+
+
+def _clean_rows(
+    rows: Iterator[tuple[int, list[str]]], loader: KindLoader, result: ImportResult
+) -> Iterator[tuple]:
+    """Parse and finish each row; errors are recorded on the loader and the row skipped."""
+    parse = loader.reader.parse
+    finish = loader.finish
+    column_of = loader.reader.column_of
+    add_error = loader.add_error
+    count = 0
+    for number, cells in rows:
+        count += 1
+        try:
+            yield finish(parse(number, cells))
+        except RowError as exc:
+            add_error(CellError(number, column_of(exc.field) if exc.field else "", exc.reason))
+    result.rows = count
+
+
+__all__ = ["ImportFailed", "ImportResult", "MappingError", "csv_import"]
