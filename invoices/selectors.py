@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet, Sum
+import datetime as dt
 
-from invoices.models import OPEN_STATUSES, Customer, Invoice, Payment
-from paypredict_project.tenancy.models import Organization
+from django.db.models import Count, Q, QuerySet, Sum
+
+from invoices.models import (
+    OPEN_STATUSES,
+    ZERO,
+    Customer,
+    Invoice,
+    Payment,
+    PaymentAllocation,
+)
+from paypredict_project.tenancy.models import AuditLog, Organization
 from paypredict_project.tenancy.selectors import get_scoped_or_404, scoped
 
 
@@ -53,3 +62,60 @@ def ledger_counts_by_organization() -> dict[str, list[dict]]:
         .order_by()
     )
     return {"invoices": invoices, "balances": balances}
+
+
+# ---------------------------------------------------------------- dashboard pages
+
+
+def invoice_allocations(*, invoice: Invoice) -> list[PaymentAllocation]:
+    """Payments applied to an invoice, oldest first, with the payment loaded (one query)."""
+    return list(
+        PaymentAllocation.objects.filter(invoice=invoice, organization_id=invoice.organization_id)
+        .select_related("payment")
+        .order_by("payment__received_at", "id")
+    )
+
+
+def audit_history(
+    *, organization: Organization, object_type: str, object_code, limit: int = 50
+) -> list[AuditLog]:
+    """The latest audit entries about one object, newest first."""
+    return list(
+        scoped(AuditLog.objects.select_related("actor"), organization=organization).filter(
+            object_type=object_type, object_code=str(object_code)
+        )[:limit]
+    )
+
+
+def customer_balances(
+    *, organization: Organization, customer_ids: list[int], today: dt.date
+) -> dict[int, list[dict]]:
+    """Open and overdue balance per customer and currency, for a page of customers.
+
+    One grouped query; currencies are kept apart (never summed across currencies).
+    """
+    rows = (
+        scoped(Invoice.objects.all(), organization=organization)
+        .filter(customer_id__in=customer_ids, status__in=OPEN_STATUSES)
+        .order_by()
+        .values("customer_id", "currency")
+        .annotate(
+            open_balance=Sum("balance"),
+            overdue_balance=Sum("balance", filter=Q(due_date__lt=today), default=ZERO),
+            open_count=Count("id"),
+            overdue_count=Count("id", filter=Q(due_date__lt=today)),
+        )
+        .order_by("customer_id", "currency")
+    )
+    balances: dict[int, list[dict]] = {}
+    for row in rows:
+        balances.setdefault(row["customer_id"], []).append(row)
+    return balances
+
+
+def customer_invoices(*, organization: Organization, customer: Customer) -> QuerySet[Invoice]:
+    return invoice_list(organization=organization).filter(customer=customer)
+
+
+def customer_payments(*, organization: Organization, customer: Customer) -> QuerySet[Payment]:
+    return payment_list(organization=organization).filter(customer=customer)

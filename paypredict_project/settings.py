@@ -110,6 +110,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "paypredict_project.tenancy.context_processors.organization",
+                "paypredict_project.navigation.navigation",
             ],
         },
     }
@@ -152,6 +153,7 @@ CACHES = {
     }
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 
 # ---------------------------------------------------------------- celery
 def _kombu_url(redis_url: str) -> str:
@@ -205,6 +207,11 @@ AUTH0_ISSUER = os.environ.get("AUTH0_ISSUER") or (
 AUTH0_JWKS_URL = os.environ.get("AUTH0_JWKS_URL") or (
     f"https://{AUTH0_DOMAIN}/.well-known/jwks.json" if AUTH0_DOMAIN else ""
 )
+# Auth0's logout endpoint (tests point it at a local fake); the claim carrying the e-mail.
+AUTH0_LOGOUT_URL = os.environ.get("AUTH0_LOGOUT_URL") or (
+    f"{AUTH0_ISSUER}v2/logout" if AUTH0_ISSUER else ""
+)
+AUTH0_EMAIL_CLAIM = os.environ.get("AUTH0_EMAIL_CLAIM", "https://paypredict.io/email")
 
 # ---------------------------------------------------------------- security
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -222,7 +229,12 @@ FIELD_ENCRYPTION_KEY = envsecret("FIELD_ENCRYPTION_KEY")
 
 # ---------------------------------------------------------------- API
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Auth0 bearer tokens first (it steps aside unless AUTH0_AUDIENCE/AUTH0_JWKS_URL are set),
+    # so its WWW-Authenticate header turns bad-token answers into 401s; sessions second.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "integrations.auth0.authentication.Auth0JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
@@ -256,6 +268,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation documents the shared error body (paypredict_project/api.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "paypredict_project.api.postprocess_error_responses",
+    ],
 }
 
 # ---------------------------------------------------------------- models & integrations

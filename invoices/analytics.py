@@ -1,0 +1,345 @@
+"""Ledger KPIs for the home dashboard: AR balance, overdue share, DSO, CEI, aging, top overdue.
+
+Everything is aggregated in PostgreSQL, one row per currency, then converted to the
+organization's base currency with the latest stored rate on or before "today". Currencies
+without a rate are reported apart (never added into the base-currency totals), so a missing
+rate shows up on the dashboard instead of silently skewing it.
+
+Definitions (also in docs/dashboard.md):
+- AR open balance: sum of ``balance`` of open and partially paid invoices.
+- Overdue %: the part of that balance whose due date is before today.
+- DSO (days sales outstanding), the simple method: AR open balance / credit sales of the last
+  90 days x 90. Credit sales are the totals of invoices issued in the last 90 days.
+- CEI (collection effectiveness index) over the last 90 days:
+  (beginning AR + credit sales - ending AR) / (beginning AR + credit sales - ending current AR)
+  x 100, where beginning AR is what was owed at the end of the day 90 days ago (invoice total
+  minus succeeded payments received by then; invoices whose recorded paid date is on or before
+  that day count as settled) and ending current AR is the open balance not yet due.
+- Draft, void and written-off invoices are left out of every figure: the ledger stores no
+  write-off date, so a written-off invoice cannot be placed in time and counting it as sales
+  would make a write-off look like a collection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from invoices.models import (
+    MONEY,
+    OPEN_STATUSES,
+    ZERO,
+    ExchangeRate,
+    Invoice,
+    InvoiceStatus,
+    PaymentAllocation,
+    PaymentStatus,
+)
+from paypredict_project.tenancy.models import Organization
+from paypredict_project.tenancy.selectors import scoped
+
+PERIOD_DAYS = 90
+CENT = Decimal("0.01")
+# (key, label, lower days overdue, upper days overdue); None = unbounded. "current" = not yet due.
+AGING_BUCKETS: tuple[tuple[str, str, int | None, int | None], ...] = (
+    ("current", "Current", None, 0),
+    ("d1_30", "1\u201330 days", 1, 30),
+    ("d31_60", "31\u201360 days", 31, 60),
+    ("d61_90", "61\u201390 days", 61, 90),
+    ("d90_plus", "90+ days", 91, None),
+)
+# Statuses that were ever real receivables; draft, void and written off never count.
+RECEIVABLE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID)
+
+_money = DecimalField(**MONEY)
+
+
+@dataclass
+class CurrencyFigures:
+    """The aggregates of one currency, in that currency."""
+
+    currency: str
+    open_balance: Decimal = ZERO
+    open_count: int = 0
+    overdue_count: int = 0
+    buckets: dict[str, Decimal] = field(default_factory=dict)
+    sales_period: Decimal = ZERO
+    beginning_ar: Decimal = ZERO
+
+    @property
+    def overdue_balance(self) -> Decimal:
+        return sum((v for k, v in self.buckets.items() if k != "current"), ZERO)
+
+
+@dataclass
+class AgingBar:
+    key: str
+    label: str
+    amount: Decimal
+    share: Decimal  # percent of the open balance
+    scale: Decimal = ZERO  # 0 to 1 relative to the largest bucket: the bar length in the chart
+
+
+@dataclass
+class TopOverdueCustomer:
+    code: str
+    name: str
+    overdue_base: Decimal
+    invoice_count: int
+    oldest_due: dt.date
+    days_overdue: int
+
+
+@dataclass
+class DashboardSummary:
+    today: dt.date
+    base_currency: str
+    period_days: int
+    open_balance: Decimal
+    overdue_balance: Decimal
+    overdue_pct: Decimal | None
+    dso: Decimal | None
+    cei: Decimal | None
+    open_count: int
+    overdue_count: int
+    aging: list[AgingBar]
+    rates: dict[str, tuple[Decimal, dt.date | None]]
+    unconverted: list[CurrencyFigures]
+    top_overdue: list[TopOverdueCustomer]
+    has_invoices: bool
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.has_invoices
+
+
+def organization_today(*, organization: Organization) -> dt.date:
+    return timezone.now().astimezone(organization.tzinfo).date()
+
+
+def exchange_rates_latest(
+    *, organization: Organization, on: dt.date
+) -> dict[str, tuple[Decimal, dt.date | None]]:
+    """currency → (rate to base, rate date): the latest stored rate on or before ``on``.
+
+    The base currency converts at 1 without a stored rate.
+    """
+    rows = (
+        scoped(ExchangeRate.objects.all(), organization=organization)
+        .filter(date__lte=on)
+        .order_by("currency", "-date")
+        .distinct("currency")
+        .values_list("currency", "rate", "date")
+    )
+    rates: dict[str, tuple[Decimal, dt.date | None]] = {
+        currency: (rate, date) for currency, rate, date in rows
+    }
+    rates[organization.base_currency] = (Decimal(1), None)
+    return rates
+
+
+def _bucket_condition(today: dt.date, low: int | None, high: int | None) -> Q:
+    condition = Q(status__in=OPEN_STATUSES)
+    if low is None:  # current: due today or later
+        return condition & Q(due_date__gte=today)
+    condition &= Q(due_date__lte=today - dt.timedelta(days=low))
+    if high is not None:
+        condition &= Q(due_date__gte=today - dt.timedelta(days=high))
+    return condition
+
+
+def _sum_when(condition: Q, value) -> Coalesce:
+    return Coalesce(
+        Sum(Case(When(condition, then=value), default=Value(ZERO), output_field=_money)),
+        Value(ZERO),
+        output_field=_money,
+    )
+
+
+def ledger_figures_by_currency(
+    *, organization: Organization, today: dt.date, period_days: int = PERIOD_DAYS
+) -> list[CurrencyFigures]:
+    """One aggregate query (CASE per bucket), grouped by currency."""
+    start = today - dt.timedelta(days=period_days)
+    # Payments received before this instant count towards the beginning balance.
+    start_end = dt.datetime.combine(
+        start + dt.timedelta(days=1), dt.time.min, tzinfo=organization.tzinfo
+    )
+    paid_before_start = Subquery(
+        PaymentAllocation.objects.filter(
+            invoice=OuterRef("pk"),
+            payment__status=PaymentStatus.SUCCEEDED,
+            payment__received_at__lt=start_end,
+        )
+        .order_by()
+        .values("invoice")
+        .annotate(total=Sum("amount"))
+        .values("total"),
+        output_field=_money,
+    )
+    settled_by_start = Q(status=InvoiceStatus.PAID, paid_date__lte=start)
+    aggregates = {
+        key: _sum_when(_bucket_condition(today, low, high), F("balance"))
+        for key, _label, low, high in AGING_BUCKETS
+    }
+    rows = (
+        scoped(Invoice.objects.all(), organization=organization)
+        .filter(status__in=RECEIVABLE_STATUSES)
+        .order_by()
+        .values("currency")
+        .annotate(
+            open_balance=_sum_when(Q(status__in=OPEN_STATUSES), F("balance")),
+            open_count=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+            overdue_count=Count("id", filter=Q(status__in=OPEN_STATUSES, due_date__lt=today)),
+            sales_period=_sum_when(Q(issue_date__gt=start, issue_date__lte=today), F("total")),
+            beginning_ar=_sum_when(
+                Q(issue_date__lte=start) & ~settled_by_start,
+                F("total") - Coalesce(paid_before_start, Value(ZERO), output_field=_money),
+            ),
+            **aggregates,
+        )
+        .order_by("currency")
+    )
+    return [
+        CurrencyFigures(
+            currency=row["currency"],
+            open_balance=row["open_balance"],
+            open_count=row["open_count"],
+            overdue_count=row["overdue_count"],
+            buckets={key: row[key] for key, *_ in AGING_BUCKETS},
+            sales_period=row["sales_period"],
+            beginning_ar=row["beginning_ar"],
+        )
+        for row in rows
+    ]
+
+
+def _rate_case(rates: dict[str, tuple[Decimal, dt.date | None]]) -> Case:
+    return Case(
+        *[When(currency=currency, then=Value(rate)) for currency, (rate, _) in rates.items()],
+        default=Value(None),
+        output_field=DecimalField(max_digits=20, decimal_places=10),
+    )
+
+
+def top_overdue_customers(
+    *,
+    organization: Organization,
+    today: dt.date,
+    rates: dict[str, tuple[Decimal, dt.date | None]],
+    limit: int = 5,
+) -> list[TopOverdueCustomer]:
+    """Customers with the largest overdue balance in base currency (convertible currencies)."""
+    rows = (
+        scoped(Invoice.objects.all(), organization=organization)
+        .filter(status__in=OPEN_STATUSES, due_date__lt=today, currency__in=list(rates))
+        .order_by()
+        .values("customer__code", "customer__name")
+        .annotate(
+            overdue_base=Sum(F("balance") * _rate_case(rates), output_field=_money),
+            invoice_count=Count("id"),
+            oldest_due=Min("due_date"),
+        )
+        .order_by("-overdue_base", "customer__name")[:limit]
+    )
+    return [
+        TopOverdueCustomer(
+            code=str(row["customer__code"]),
+            name=row["customer__name"],
+            overdue_base=row["overdue_base"].quantize(CENT),
+            invoice_count=row["invoice_count"],
+            oldest_due=row["oldest_due"],
+            days_overdue=(today - row["oldest_due"]).days,
+        )
+        for row in rows
+    ]
+
+
+def _ratio(numerator: Decimal, denominator: Decimal, scale: Decimal) -> Decimal | None:
+    if denominator <= 0:
+        return None
+    return (numerator / denominator * scale).quantize(Decimal("0.1"))
+
+
+def dashboard_summary(
+    *, organization: Organization, today: dt.date | None = None
+) -> DashboardSummary:
+    today = today or organization_today(organization=organization)
+    rates = exchange_rates_latest(organization=organization, on=today)
+    figures = ledger_figures_by_currency(organization=organization, today=today)
+
+    converted: list[tuple[CurrencyFigures, Decimal]] = []
+    unconverted: list[CurrencyFigures] = []
+    for row in figures:
+        if row.currency in rates:
+            converted.append((row, rates[row.currency][0]))
+        else:
+            unconverted.append(row)
+
+    def total(getter) -> Decimal:
+        return sum((getter(row) * rate for row, rate in converted), ZERO).quantize(CENT)
+
+    open_balance = total(lambda r: r.open_balance)
+    overdue_balance = total(lambda r: r.overdue_balance)
+    sales = total(lambda r: r.sales_period)
+    beginning = total(lambda r: r.beginning_ar)
+    ending_current = total(lambda r: r.buckets["current"])
+    aging = []
+    for key, label, *_ in AGING_BUCKETS:
+        amount = total(lambda r, key=key: r.buckets[key])
+        share = (amount / open_balance * 100).quantize(Decimal("0.1")) if open_balance else ZERO
+        aging.append(AgingBar(key=key, label=label, amount=amount, share=share))
+    largest = max((bar.amount for bar in aging), default=ZERO)
+    for bar in aging:
+        bar.scale = (bar.amount / largest).quantize(Decimal("0.001")) if largest else ZERO
+
+    return DashboardSummary(
+        today=today,
+        base_currency=organization.base_currency,
+        period_days=PERIOD_DAYS,
+        open_balance=open_balance,
+        overdue_balance=overdue_balance,
+        overdue_pct=_ratio(overdue_balance, open_balance, Decimal(100)),
+        dso=_ratio(open_balance, sales, Decimal(PERIOD_DAYS)),
+        cei=_ratio(
+            beginning + sales - open_balance,
+            beginning + sales - ending_current,
+            Decimal(100),
+        ),
+        open_count=sum(row.open_count for row, _ in converted),
+        overdue_count=sum(row.overdue_count for row, _ in converted),
+        aging=aging,
+        rates={c: r for c, r in rates.items() if any(row.currency == c for row, _ in converted)},
+        unconverted=unconverted,
+        top_overdue=top_overdue_customers(organization=organization, today=today, rates=rates),
+        has_invoices=bool(figures)
+        or scoped(Invoice.objects.all(), organization=organization).exists(),
+    )
+
+
+__all__ = [
+    "AGING_BUCKETS",
+    "DashboardSummary",
+    "dashboard_summary",
+    "exchange_rates_latest",
+    "ledger_figures_by_currency",
+    "organization_today",
+    "top_overdue_customers",
+]
