@@ -1,3 +1,44 @@
+"""Ledger API routes, mounted under /api/v1/ in the "api" namespace.
+
+No trailing slashes: /api/v1/invoices, /api/v1/invoices/{id}. The ``id`` in every
+URL is the object's public UUID (``code`` in the database), never a database key.
+"""
+
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from invoices.apis.customers import CustomerCollectionApi, CustomerResourceApi
+from invoices.apis.invoices import (
+    InvoiceCollectionApi,
+    InvoiceResourceApi,
+    InvoiceVoidApi,
+    InvoiceWriteOffApi,
+)
+from invoices.apis.payments import (
+    PaymentAllocateApi,
+    PaymentCollectionApi,
+    PaymentDetailApi,
+    PaymentFailApi,
+    PaymentRefundApi,
+    PaymentSucceedApi,
+)
+
+urlpatterns = [
+    path("customers", CustomerCollectionApi.as_view(), name="customer-list"),
+    path("customers/<uuid:id>", CustomerResourceApi.as_view(), name="customer-detail"),
+    path("invoices", InvoiceCollectionApi.as_view(), name="invoice-list"),
+    path("invoices/<uuid:id>", InvoiceResourceApi.as_view(), name="invoice-detail"),
+    path("invoices/<uuid:id>/void", InvoiceVoidApi.as_view(), name="invoice-void"),
+    path("invoices/<uuid:id>/write-off", InvoiceWriteOffApi.as_view(), name="invoice-write-off"),
+    path("payments", PaymentCollectionApi.as_view(), name="payment-list"),
+    path("payments/<uuid:id>", PaymentDetailApi.as_view(), name="payment-detail"),
+    path(
+        "payments/<uuid:id>/allocations",
+        PaymentAllocateApi.as_view(),
+        name="payment-allocations",
+    ),
+    path("payments/<uuid:id>/fail", PaymentFailApi.as_view(), name="payment-fail"),
+    path("payments/<uuid:id>/refund", PaymentRefundApi.as_view(), name="payment-refund"),
+    path("payments/<uuid:id>/succeed", PaymentSucceedApi.as_view(), name="payment-succeed"),
+]

@@ -33,8 +33,13 @@ class InvoiceFilter(filters.FilterSet):
     issued_before = filters.DateFilter(field_name="issue_date", lookup_expr="lte")
     due_after = filters.DateFilter(field_name="due_date", lookup_expr="gte")
     due_before = filters.DateFilter(field_name="due_date", lookup_expr="lte")
-    days_overdue_min = filters.NumberFilter(method="filter_days_overdue_min")
-    days_overdue_max = filters.NumberFilter(method="filter_days_overdue_max")
+    # Bounded: "today minus N days" must stay a real date (a century is plenty of overdue).
+    days_overdue_min = filters.NumberFilter(
+        method="filter_days_overdue_min", min_value=0, max_value=36500
+    )
+    days_overdue_max = filters.NumberFilter(
+        method="filter_days_overdue_max", min_value=0, max_value=36500
+    )
     amount_min = filters.NumberFilter(field_name="total", lookup_expr="gte")
     amount_max = filters.NumberFilter(field_name="total", lookup_expr="lte")
     balance_min = filters.NumberFilter(field_name="balance", lookup_expr="gte")

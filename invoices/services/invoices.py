@@ -23,6 +23,8 @@ from paypredict_project.audit import audit_record, snapshot
 from paypredict_project.tenancy.models import Organization
 
 CENT = Decimal("0.01")
+# Money columns are Decimal(18, 2): anything from 10^16 up cannot be stored.
+MONEY_LIMIT = Decimal(10) ** 16
 
 # Statuses an invoice may be moved to by hand; paid / partially paid follow from allocations.
 TERMINAL_STATUSES = (InvoiceStatus.VOID, InvoiceStatus.WRITTEN_OFF)
@@ -45,13 +47,18 @@ def _build_lines(lines: Iterable[LineInput]) -> list[InvoiceLine]:
             raise ValidationError({"lines": f"line {position}: quantity must not be negative"})
         if tax < 0:
             raise ValidationError({"lines": f"line {position}: tax must not be negative"})
+        amount = (quantity * unit_price).quantize(CENT)
+        if abs(amount) >= MONEY_LIMIT or tax >= MONEY_LIMIT:
+            raise ValidationError(
+                {"lines": f"line {position}: amount {amount} exceeds 16 digits before the point"}
+            )
         built.append(
             InvoiceLine(
                 position=position,
                 description=line["description"],
                 quantity=quantity,
                 unit_price=unit_price,
-                amount=(quantity * unit_price).quantize(CENT),
+                amount=amount,
                 tax=tax,
             )
         )
