@@ -26,3 +26,7 @@ urlpatterns = [
     path("", include("invoices.csv_urls")),
     path("", include("predictions.urls")),
 ]
+
+# Unknown URLs under /api/ answer with the API error body, not an HTML page.
+handler404 = "paypredict_project.api.handler404"
+handler500 = "paypredict_project.api.handler500"
