@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
     path("", include("paypredict_project.tenancy.urls")),
+    path("", include("integrations.auth0.urls")),
     path("", include("invoices.urls")),
     path("", include("invoices.csv_urls")),
     path("", include("predictions.urls")),
