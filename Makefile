@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format bench stop clean
+.PHONY: install run test lint format bench stop clean browser
 
 $(PY):
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -25,7 +25,13 @@ run: install
 	$(PY) manage.py bootstrap_demo
 	$(PY) -m paypredict_project.runner
 
-test: install
+# Debian's chromium for the browser tests (Playwright drives it; no browser download). If apt
+# is unavailable the browser tests skip with a reason instead of failing the suite.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
+		|| echo "chromium could not be installed: tests marked 'browser' will be skipped"
+
+test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

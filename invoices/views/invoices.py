@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -191,7 +192,13 @@ def invoice_dispute(request: DashboardRequest, code) -> HttpResponse:
     if wants_partial(request):
         invoice = selectors.invoice_get(organization=request.organization, code=code)
         context = _detail_context(request, invoice) | {"dispute_error": error}
-        return render(request, "invoices/detail.html#invoice-summary", context)
+        # The summary is the target; the history panel follows out of band so the new audit
+        # entry shows without a reload.
+        summary = render_to_string("invoices/detail.html#invoice-summary", context, request)
+        history = render_to_string(
+            "invoices/detail.html#invoice-audit", context | {"oob": True}, request
+        )
+        return HttpResponse(summary + history)
     if error:
         messages.error(request, error)
     else:

@@ -71,6 +71,12 @@ def test_it_sets_the_disputed_flag_and_swaps_the_summary_over_htmx(collector_cli
     assert body.strip().startswith('<section id="invoice-summary"')
     assert "<html" not in body
     assert "Clear disputed flag" in body
+    # The history panel is refreshed out of band with the new audit entry.
+    assert (
+        '<section id="invoice-audit" class="card" aria-labelledby="audit-title" hx-swap-oob="true">'
+        in body
+    )
+    assert "invoice.update" in body
     invoice.refresh_from_db()
     assert invoice.disputed is True
     entry = AuditLog.objects.get(action="invoice.update", object_code=str(invoice.code))
