@@ -160,3 +160,23 @@ def test_it_pages_customer_history_on_its_own(owner_client, org, ledger):
     assert "<html" not in body
     assert "Page 2 of 2" in body
     assert 'hx-push-url="true"' in body
+
+
+def test_it_lists_failed_payments_with_their_reason(owner_client, ledger):
+    from tests.factories import PaymentFactory
+
+    PaymentFactory(
+        customer=ledger["acme"],
+        status="failed",
+        failure_code="insufficient_funds",
+        failure_reason="Insufficient funds",
+        reference="ACH-FAIL-1",
+    )
+    PaymentFactory(customer=ledger["globex"], reference="WIRE-OK-1")
+    response = owner_client.get(reverse("payment-list"), {"status": "failed"})
+    body = response.content.decode()
+    assert "ACH-FAIL-1" in body and "WIRE-OK-1" not in body
+    assert "Insufficient funds" in body and "<code>insufficient_funds</code>" in body
+    assert 'class="row-failed"' in body
+    everything = owner_client.get(reverse("payment-list")).content.decode()
+    assert "ACH-FAIL-1" in everything and "WIRE-OK-1" in everything
