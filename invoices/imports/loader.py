@@ -27,6 +27,9 @@ from invoices.models import Customer, Invoice, Payment, PaymentAllocation
 from paypredict_project.tenancy.models import Organization
 
 TERMINAL = ("draft", "void", "written_off")
+# The write time of each statement (now() would be the transaction's start: wrong for rows
+# written by a later statement of a long import, or of a test's outer transaction).
+NOW = "statement_timestamp()"
 # Temporary tables an import creates. ON COMMIT DROP does not fire when the import runs inside
 # an outer transaction (a test, a larger job), so they are also dropped explicitly.
 TEMP_TABLES = ("csv_stage", "csv_customer_map", "csv_applied", "csv_touched")
@@ -157,7 +160,7 @@ class KindLoader:
             params[key] = value
             insert[column] = f"%({key})s"
         columns = ["code", "created_at", "updated_at", *insert]
-        exprs = ["gen_random_uuid()", "now()", "now()", *insert.values()]
+        exprs = ["gen_random_uuid()", NOW, NOW, *insert.values()]
         targets = ", ".join(f"t.{column}" for column in update)
         news = ", ".join(update.values())
         sets = ", ".join(f"{column} = {expr}" for column, expr in update.items())
@@ -167,7 +170,7 @@ class KindLoader:
                 INSERT INTO {table} AS t ({", ".join(columns)})
                 SELECT {", ".join(exprs)} FROM {source_sql}
                 ON CONFLICT (organization_id, source, external_id) WHERE NOT (external_id = '')
-                DO UPDATE SET {sets}, updated_at = now()
+                DO UPDATE SET {sets}, updated_at = {NOW}
                 WHERE ({targets}) IS DISTINCT FROM ({news})
                 RETURNING (xmax = 0) AS inserted
             )
@@ -341,7 +344,7 @@ class InvoiceLoader(KindLoader):
                 WITH created AS (
                     INSERT INTO invoices_customer
                         (code, created_at, updated_at, {", ".join(insert)})
-                    SELECT gen_random_uuid(), now(), now(), {", ".join(insert.values())}
+                    SELECT gen_random_uuid(), {NOW}, {NOW}, {", ".join(insert.values())}
                     FROM csv_customer_map m WHERE m.customer_id IS NULL
                     RETURNING id, external_id
                 )
@@ -361,7 +364,7 @@ class InvoiceLoader(KindLoader):
             cur.execute(
                 f"""
                 UPDATE invoices_customer c SET {", ".join(f"{k} = {e}" for k, e in sets)},
-                    updated_at = now()
+                    updated_at = {NOW}
                 FROM csv_customer_map m
                 WHERE c.id = m.customer_id AND NOT m.created
                   AND ({", ".join(k for k, _ in sets)})
@@ -403,21 +406,28 @@ class InvoiceLoader(KindLoader):
             [org],
         )
         # Invoices that already have payments applied keep the balance those payments imply.
+        # Most imports are into organizations (or files) without allocations: skip the join then.
+        cur.execute(
+            "SELECT EXISTS (SELECT 1 FROM invoices_paymentallocation WHERE organization_id = %s)",
+            [org],
+        )
+        (has_allocations,) = cur.fetchone()
         cur.execute(
             f"""
             CREATE TEMP TABLE csv_applied ON COMMIT DROP AS
-            SELECT i.external_id,
+            SELECT s.external_id,
                    coalesce(sum(pa.amount) FILTER (WHERE p.status = 'succeeded'), 0) AS paid,
                    (max(p.received_at) FILTER (WHERE p.status = 'succeeded')
                         AT TIME ZONE %s)::date AS last_paid
-            FROM invoices_invoice i
+            FROM {staging.name} s
+            JOIN invoices_invoice i ON i.organization_id = %s AND i.source = 'csv'
+                AND i.external_id = s.external_id AND NOT (i.external_id = '')
             JOIN invoices_paymentallocation pa ON pa.invoice_id = i.id
             JOIN invoices_payment p ON p.id = pa.payment_id
-            WHERE i.organization_id = %s AND i.source = 'csv'
-              AND i.external_id IN (SELECT external_id FROM {staging.name})
-            GROUP BY i.external_id
+            WHERE %s
+            GROUP BY s.external_id
             """,
-            [self.organization.time_zone, org],
+            [self.organization.time_zone, org, has_allocations],
         )
         cur.execute(
             f"""
@@ -679,42 +689,48 @@ class PaymentLoader(KindLoader):
                 )
         self.reject(staging, problems)
         # Over-allocation: what other payments already hold on each invoice plus this file's
-        # counted allocations (succeeded and pending, as the services count them), in file order.
+        # counted allocations (succeeded and pending, as the services count them), in file
+        # order; a refused row does not count against the rows after it.
         cur.execute(
             f"""
             WITH held AS (
                 SELECT pa.invoice_id, sum(pa.amount) AS amount
                 FROM invoices_paymentallocation pa
                 JOIN invoices_payment p ON p.id = pa.payment_id
-                WHERE pa.invoice_id IN (SELECT invoice_id FROM {staging.name})
-                  AND p.status IN ('succeeded', 'pending')
-                  AND NOT (p.source = 'csv' AND p.organization_id = %(org)s AND p.external_id IN
-                           (SELECT external_id FROM {staging.name} WHERE invoice_ref <> ''))
+                JOIN (SELECT DISTINCT invoice_id FROM {staging.name}) touched
+                    ON touched.invoice_id = pa.invoice_id
+                WHERE p.status IN ('succeeded', 'pending')
+                  AND NOT EXISTS (
+                    SELECT 1 FROM {staging.name} again
+                    WHERE again.invoice_ref <> '' AND again.external_id = p.external_id
+                      AND p.source = 'csv' AND p.organization_id = %(org)s)
                 GROUP BY pa.invoice_id
-            ), running AS (
-                SELECT s.row_no, s.invoice_number, s.invoice_total, coalesce(h.amount, 0) AS held,
-                       sum(s.allocated_amount) OVER (PARTITION BY s.invoice_id ORDER BY s.row_no)
-                           AS applied
-                FROM {staging.name} s LEFT JOIN held h USING (invoice_id)
-                WHERE s.invoice_id IS NOT NULL AND s.status IN ('succeeded', 'pending')
             )
-            SELECT row_no, invoice_number, invoice_total - held - applied + 0 FROM running
-            WHERE held + applied > invoice_total
+            SELECT s.row_no, s.invoice_id, s.invoice_number, s.invoice_total,
+                   coalesce(h.amount, 0), s.allocated_amount
+            FROM {staging.name} s LEFT JOIN held h USING (invoice_id)
+            WHERE s.invoice_id IS NOT NULL AND s.status IN ('succeeded', 'pending')
+            ORDER BY s.row_no
             """,
             {"org": org},
         )
-        rows = cur.fetchall()
-        self.reject(
-            staging,
-            [
-                (
-                    row,
-                    "allocated_amount" if "allocated_amount" in self.mapping.fields else "amount",
-                    f"over-allocation: invoice {number} would be paid beyond its total",
+        applied: dict[int, Decimal] = {}
+        over = []
+        amount_field = "allocated_amount" if "allocated_amount" in self.mapping.fields else "amount"
+        for row, invoice_id, number, total, held, amount in cur.fetchall():
+            so_far = applied.get(invoice_id, held)
+            if so_far + amount > total:
+                over.append(
+                    (
+                        row,
+                        amount_field,
+                        f"over-allocation: {amount} exceeds the {total - so_far} "
+                        f"still open on invoice {number}",
+                    )
                 )
-                for row, number, _ in rows
-            ],
-        )
+            else:
+                applied[invoice_id] = so_far + amount
+        self.reject(staging, over)
         # A new allocation of a failed or refunded payment is refused, as in payment_record.
         cur.execute(
             f"""
@@ -805,7 +821,7 @@ class PaymentLoader(KindLoader):
             INSERT INTO invoices_paymentallocation
                 (organization_id, payment_id, invoice_id, amount{created_at}{extra_cols})
             SELECT %(org)s, p.id, s.invoice_id, s.allocated_amount
-                {", now()" if created_at else ""}{extra_vals}
+                {f", {NOW}" if created_at else ""}{extra_vals}
             FROM {staging.name} s
             JOIN invoices_payment p ON p.organization_id = %(org)s AND p.source = 'csv'
                 AND p.external_id = s.external_id
@@ -842,7 +858,7 @@ class PaymentLoader(KindLoader):
             )
             UPDATE invoices_invoice i SET balance = t.balance, status = t.status,
                 paid_date = CASE WHEN t.status = 'paid' THEN coalesce(t.last_paid, i.paid_date) END,
-                updated_at = now()
+                updated_at = statement_timestamp()
             FROM target t
             WHERE i.id = t.id AND (i.balance, i.status, i.paid_date) IS DISTINCT FROM
                 (t.balance, t.status,

@@ -414,12 +414,12 @@ def mapping_from_dict(data: Any, *, kind: str) -> Mapping:
         raise MappingError(
             f"ignore: column(s) {', '.join(sorted(clash))} are both ignored and mapped"
         )
-    _check_complete(mapping)
     # Defaults and value tables go through the same converters as the file, so a typo there
     # is a mapping error now instead of a million row errors later.
     from invoices.imports.parsing import check_mapping_values
 
     check_mapping_values(mapping)
+    _check_complete(mapping)
     return mapping
 
 

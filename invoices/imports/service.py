@@ -121,7 +121,11 @@ def csv_import(
                 action=f"csv_import.{kind}",
                 object_type="csv_import",
                 object_code=kind,
-                after={"file": file_name, **result.as_dict(), "errors": result.errors[:20]},
+                after={
+                    "file": file_name,
+                    **result.as_dict(),
+                    "errors": [e.as_dict() for e in result.errors[:20]],
+                },
             )
             if created or updated:
                 transaction.on_commit(

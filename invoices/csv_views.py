@@ -1,0 +1,278 @@
+"""Dashboard CSV import (upload → preview and mapping → result) and CSV export downloads.
+
+The uploaded file is kept (CsvUpload, organization-scoped) between the steps, so the preview,
+the mapping form and the run all read the same bytes. Importing needs write:invoices;
+exporting needs read:invoices.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from itertools import islice
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from invoices.exports import ExportError, export_response
+from invoices.imports import ImportFailed, csv_import
+from invoices.imports.mapping import (
+    FIELDS,
+    KINDS,
+    Mapping,
+    MappingError,
+    mapping_for_header,
+    mapping_from_dict,
+    mapping_guess,
+    mapping_parse,
+)
+from invoices.models import CsvUpload, CsvUploadStatus
+from paypredict_project.tenancy.decorators import require_org_permission
+from paypredict_project.tenancy.selectors import get_scoped_or_404, scoped
+
+PREVIEW_ROWS = 10
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+COMMON_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d")
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(choices=[(kind, kind.capitalize()) for kind in KINDS])
+    file = forms.FileField(help_text="CSV, UTF-8, with a header row")
+    mapping_file = forms.FileField(
+        required=False, help_text="optional mapping JSON (fields, date formats, defaults)"
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"the file is {upload.size // 1_000_000} MB; the dashboard takes up to "
+                f"{MAX_UPLOAD_BYTES // 1_000_000} MB (use the import_csv command for more)"
+            )
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        mapping_file = cleaned.get("mapping_file")
+        if mapping_file and cleaned.get("kind"):
+            try:
+                cleaned["mapping"] = mapping_parse(kind=cleaned["kind"], source=mapping_file.read())
+            except MappingError as exc:
+                self.add_error("mapping_file", str(exc))
+        return cleaned
+
+
+def _require_write(request) -> None:
+    if "write:invoices" not in request.org_permissions:
+        raise PermissionDenied("importing needs write:invoices (collector or admin)")
+
+
+def _upload_or_404(request, code) -> CsvUpload:
+    return get_scoped_or_404(CsvUpload.objects.all(), organization=request.organization, code=code)
+
+
+def _uploads(request):
+    return scoped(CsvUpload.objects.all(), organization=request.organization)
+
+
+def _head(upload: CsvUpload, delimiter: str = ",") -> tuple[list[str], list[list[str]]]:
+    """The header and the first rows, for the preview (the file is not read further)."""
+    with upload.file.open("rb") as handle:
+        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+        try:
+            reader = csv.reader(text, delimiter=delimiter)
+            header = [column.strip() for column in next(reader, [])]
+            rows = list(islice(reader, PREVIEW_ROWS))
+        except UnicodeDecodeError as exc:
+            raise ImportFailed("the file is not UTF-8 text; save it as UTF-8 CSV") from exc
+        finally:
+            text.detach()
+    return header, rows
+
+
+@require_http_methods(["GET", "POST"])
+@require_org_permission("write:invoices")
+def csv_import_upload(request) -> HttpResponse:
+    _require_write(request)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        mapping: Mapping | None = form.cleaned_data.get("mapping")
+        upload = CsvUpload.objects.create(
+            organization=request.organization,
+            uploaded_by=request.user,
+            kind=form.cleaned_data["kind"],
+            file=form.cleaned_data["file"],
+            original_name=form.cleaned_data["file"].name[:255],
+            mapping=mapping.to_json() if mapping else None,
+        )
+        return redirect("csv-import-preview", code=upload.code)
+    recent = _uploads(request).select_related("uploaded_by")[:10]
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "invoices/imports/upload.html", {"form": form, "recent": recent}, status=status
+    )
+
+
+def _mapping_from_post(kind: str, post, header: list[str]) -> tuple[dict, list[str]]:
+    """The mapping form's choices as a mapping document, and the problems found."""
+    problems = []
+    fields = {}
+    date_formats = {}
+    for name, spec in FIELDS[kind].items():
+        column = post.get(f"field_{name}", "")
+        if column:
+            if column not in header:
+                problems.append(f"{name}: {column!r} is not a column of the file")
+            fields[name] = column
+        if spec.type in ("date", "datetime"):
+            chosen = post.get(f"format_{name}", "").strip()
+            if chosen:
+                date_formats[name] = chosen
+    document: dict = {"kind": kind, "fields": fields}
+    if date_formats:
+        document["date_formats"] = date_formats
+    return document, problems
+
+
+@require_http_methods(["GET", "POST"])
+@require_org_permission("write:invoices")
+def csv_import_preview(request, code) -> HttpResponse:
+    _require_write(request)
+    upload = get_scoped_or_404(
+        CsvUpload.objects.all(), organization=request.organization, code=code
+    )
+    saved = mapping_from_dict(upload.mapping, kind=upload.kind) if upload.mapping else None
+    problems: list[str] = []
+    try:
+        header, rows = _head(upload, saved.delimiter if saved else ",")
+    except ImportFailed as exc:
+        header, rows = [], []
+        problems.append(str(exc))
+    if request.method == "POST" and header:
+        document, problems = _mapping_from_post(upload.kind, request.POST, header)
+        if saved:
+            # Keep what the form does not edit (defaults, value tables, attributes...).
+            document = {**saved.to_json(), **document}
+        mapping = None
+        if not problems:
+            try:
+                mapping = mapping_for_header(
+                    kind=upload.kind,
+                    mapping=mapping_from_dict(document, kind=upload.kind),
+                    header=header,
+                )
+            except MappingError as exc:
+                problems.append(str(exc))
+        if mapping is not None:
+            upload.mapping = mapping.to_json()
+            try:
+                with upload.file.open("rb") as handle:
+                    result = csv_import(
+                        organization=request.organization,
+                        kind=upload.kind,
+                        file=handle,
+                        mapping=mapping,
+                        file_name=upload.original_name,
+                    )
+            except ImportFailed as exc:
+                problems.append(str(exc))
+            else:
+                upload.status = CsvUploadStatus.IMPORTED
+                upload.result = result.as_dict()
+                upload.failure = ""
+                upload.save(update_fields=["mapping", "status", "result", "failure", "updated_at"])
+                return redirect("csv-import-result", code=upload.code)
+        if problems and mapping is None and upload.status != CsvUploadStatus.IMPORTED:
+            upload.status = CsvUploadStatus.FAILED
+            upload.failure = "; ".join(problems)
+            upload.save(update_fields=["status", "failure", "updated_at"])
+    current = saved
+    if request.method == "POST" and header:
+        try:
+            current = mapping_from_dict(
+                _mapping_from_post(upload.kind, request.POST, header)[0], kind=upload.kind
+            )
+        except MappingError:
+            current = saved
+    if current is None and header:
+        current = mapping_guess(kind=upload.kind, header=header)
+    context = {
+        "upload": upload,
+        "header": header,
+        "rows": rows,
+        "problems": problems,
+        "mapping_rows": _mapping_rows(upload.kind, current, header),
+        "date_formats": COMMON_DATE_FORMATS,
+        "mapping_json": json.dumps(current.to_json(), indent=2) if current else "",
+    }
+    status = 400 if problems else 200
+    template = "invoices/imports/preview.html"
+    if getattr(request, "htmx", False) and request.method == "POST":
+        template += "#mapping-form"
+    return render(request, template, context, status=status)
+
+
+def _mapping_rows(kind: str, mapping: Mapping | None, header: list[str]) -> list[dict]:
+    rows = []
+    for name, spec in FIELDS[kind].items():
+        formats = mapping.formats_for(name) if mapping and spec.type == "date" else ()
+        if mapping and spec.type == "datetime":
+            formats = mapping.date_formats.get(name) or mapping.date_formats.get("*") or ()
+        rows.append(
+            {
+                "name": name,
+                "type": spec.type,
+                "required": spec.required,
+                "help": spec.help,
+                "column": (mapping.fields.get(name, "") if mapping else ""),
+                "is_date": spec.type in ("date", "datetime"),
+                "format": formats[0] if formats else "",
+                "default": (mapping.defaults.get(name, "") if mapping else ""),
+            }
+        )
+    return rows
+
+
+@require_GET
+@require_org_permission("write:invoices")
+def csv_import_result(request, code) -> HttpResponse:
+    _require_write(request)
+    upload = get_scoped_or_404(
+        CsvUpload.objects.all(), organization=request.organization, code=code
+    )
+    if upload.result is None:
+        return redirect("csv-import-preview", code=upload.code)
+    return render(
+        request, "invoices/imports/result.html", {"upload": upload, "result": upload.result}
+    )
+
+
+def _export(request, kind: str) -> HttpResponse:
+    try:
+        return export_response(
+            kind=kind, organization=request.organization, params=request.GET, request=request
+        )
+    except ExportError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+
+
+@require_GET
+@require_org_permission("read:invoices")
+def invoice_export(request) -> HttpResponse:
+    return _export(request, "invoices")
+
+
+@require_GET
+@require_org_permission("read:invoices")
+def customer_export(request) -> HttpResponse:
+    return _export(request, "customers")
+
+
+@require_GET
+@require_org_permission("read:invoices")
+def payment_export(request) -> HttpResponse:
+    return _export(request, "payments")
