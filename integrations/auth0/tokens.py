@@ -9,6 +9,7 @@ Every failure raises ``TokenInvalid`` whose message is a reason a developer can 
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import re
@@ -16,7 +17,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from jose import jws, jwt
+from jose import jwk, jws, jwt
 from jose.exceptions import JOSEError
 
 from integrations.auth0 import jwks
@@ -89,7 +90,7 @@ def _verified_claims(token: str) -> dict[str, Any]:
     if key is None:
         raise TokenInvalid(f"unknown signing key {kid[:64]!r}: not in the Auth0 JWKS")
     try:
-        payload = jws.verify(token, key, algorithms=[ALGORITHM])
+        payload = jws.verify(token, _public_key(key["kid"], key["n"], key["e"]), [ALGORITHM])
     except JOSEError as exc:
         raise TokenInvalid("signature verification failed") from exc
     try:
@@ -99,6 +100,13 @@ def _verified_claims(token: str) -> dict[str, Any]:
     if not isinstance(claims, dict):
         raise TokenInvalid("malformed token: the payload is not a JSON object")
     return claims
+
+
+@functools.lru_cache(maxsize=32)
+def _public_key(kid: str, n: str, e: str) -> jwk.Key:
+    # Building the RSA key from n/e costs more than verifying; keyed by the material itself,
+    # so a rotated key (new n/e) is never served from a stale entry.
+    return jwk.construct({"kty": "RSA", "kid": kid, "n": n, "e": e}, ALGORITHM)
 
 
 def _number(claims: dict[str, Any], name: str) -> float | None:
