@@ -26,6 +26,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -202,6 +203,9 @@ def ledger_figures_by_currency(
     rows = (
         scoped(Invoice.objects.all(), organization=organization)
         .filter(status__in=RECEIVABLE_STATUSES)
+        # Invoices settled before the period contribute to no figure: skipping them keeps the
+        # aggregate to the open book plus the last 90 days instead of the whole history.
+        .exclude(settled_by_start & Q(issue_date__lte=start))
         .order_by()
         .values("currency")
         .annotate(
@@ -217,6 +221,13 @@ def ledger_figures_by_currency(
         )
         .order_by("currency")
     )
+    with transaction.atomic():
+        # The correlated subquery makes the planner's cost estimate huge, which switches on
+        # PostgreSQL's JIT compiler: about a second of compiling for a query that runs in tens
+        # of milliseconds. SET LOCAL confines the setting to this transaction.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+        rows = list(rows)
     return [
         CurrencyFigures(
             currency=row["currency"],

@@ -63,9 +63,17 @@ def _filter_query(request: DashboardRequest) -> str:
     return params.urlencode()
 
 
+# The bare worklist URL opens on what needs work: open and partially paid invoices, oldest due
+# first. A redirect (rather than a hidden default) keeps every URL explicit, so a shared link,
+# the export and the API read the same filters.
+DEFAULT_WORKLIST_QUERY = "status=open&status=partially_paid&sort=due_date"
+
+
 @require_GET
 @require_org_permission("read:invoices")
 def invoice_list(request: DashboardRequest) -> HttpResponse:
+    if not request.GET:
+        return redirect(f"{reverse('invoice-list')}?{DEFAULT_WORKLIST_QUERY}")
     filterset = InvoiceFilter(
         request.GET,
         queryset=selectors.invoice_list(organization=request.organization),

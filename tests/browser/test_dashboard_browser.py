@@ -150,9 +150,11 @@ def test_it_works_the_worklist_without_full_page_reloads(page, world, tmp_path):
     page.fill("#id_username", world["user"].username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/invoices/")
+    # The bare worklist opens on open invoices (explicit in the URL), oldest due first.
+    page.wait_for_url("**/invoices/?status=open&status=partially_paid&sort=due_date")
     assert page.locator("h1").inner_text() == "Invoices"
     assert len(_rows(page)) == 25
+    assert _rows(page)[0] == "BR-029"
     _mark(page)
 
     # Filter by typing a search (keyboard only); the table swaps, the URL follows.
@@ -162,16 +164,16 @@ def test_it_works_the_worklist_without_full_page_reloads(page, world, tmp_path):
     page.wait_for_url("**q=Acme**")
     _wait_for_htmx(page)
     page.wait_for_function(
-        "() => document.querySelector('#invoice-table .result-count').textContent.includes('16')"
+        "() => document.querySelector('#invoice-table .result-count').textContent.includes('15')"
     )
-    assert "16 invoices match" in page.locator("#invoice-table .result-count").inner_text()
+    assert "15 invoices match" in page.locator("#invoice-table .result-count").inner_text()
     _assert_no_reload(page)
 
-    # Narrow by status with a checkbox (change triggers the swap).
-    page.check("input[name=status][value=open]")
-    page.wait_for_url("**status=open**")
+    # Widen by status with a checkbox (change triggers the swap).
+    page.check("input[name=status][value=paid]")
+    page.wait_for_url("**status=paid**")
     page.wait_for_function(
-        "() => document.querySelector('#invoice-table .result-count').textContent.includes('15')"
+        "() => document.querySelector('#invoice-table .result-count').textContent.includes('16')"
     )
     _assert_no_reload(page)
 
@@ -184,7 +186,7 @@ def test_it_works_the_worklist_without_full_page_reloads(page, world, tmp_path):
     first_page = _rows(page)
     page.click("#invoice-table nav.pager a[rel=next]")
     page.wait_for_url("**page=2**")
-    page.wait_for_function("() => document.querySelectorAll('#invoice-table tbody tr').length == 5")
+    page.wait_for_function("() => document.querySelectorAll('#invoice-table tbody tr').length == 6")
     assert set(_rows(page)).isdisjoint(first_page)
     assert page.locator("#invoice-table .pager .current").inner_text() == "2"
     _assert_no_reload(page)

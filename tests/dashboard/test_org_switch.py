@@ -16,7 +16,7 @@ def test_it_switches_organization_and_keeps_the_choice(org, other_org, collector
     client = Client()
     client.force_login(collector)
 
-    first = client.get(reverse("invoice-list")).content.decode()
+    first = client.get(reverse("invoice-list"), follow=True).content.decode()
     assert "A-ONLY" in first and "B-ONLY" not in first
     assert f'value="{other_org.code}"' in first  # the switcher offers org B
 
@@ -26,7 +26,7 @@ def test_it_switches_organization_and_keeps_the_choice(org, other_org, collector
     )
     assert response.status_code == 302 and response["Location"] == reverse("invoice-list")
     for _ in range(2):  # and it stays switched on later requests
-        body = client.get(reverse("invoice-list")).content.decode()
+        body = client.get(reverse("invoice-list"), follow=True).content.decode()
         assert "B-ONLY" in body and "A-ONLY" not in body
     # The role follows the organization: a viewer in B cannot mutate there.
     invoice_b = InvoiceFactory(customer=CustomerFactory(organization=other_org), number="B-2")

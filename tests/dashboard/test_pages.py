@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -12,7 +14,7 @@ from tests.dashboard.conftest import HTMX
 def _read_urls(ledger) -> list[str]:
     return [
         reverse("dashboard"),
-        reverse("invoice-list"),
+        reverse("invoice-list") + "?status=open",
         reverse("invoice-detail", kwargs={"code": ledger["late"].code}),
         reverse("customer-list"),
         reverse("customer-detail", kwargs={"code": ledger["acme"].code}),
@@ -103,7 +105,7 @@ def test_it_tells_a_user_without_an_organization_so(db):
 
 
 def test_it_shows_only_existing_sections_in_the_navigation(owner_client, viewer_client, ledger):
-    body = owner_client.get(reverse("invoice-list")).content.decode()
+    body = owner_client.get(reverse("invoice-list"), follow=True).content.decode()
     assert 'aria-current="page">Invoices</a>' in body
     for label, name in [("Customers", "customer-list"), ("Payments", "payment-list")]:
         assert f'href="{reverse(name)}">{label}</a>' in body
@@ -122,7 +124,7 @@ def test_it_shows_only_existing_sections_in_the_navigation(owner_client, viewer_
     ],
 )
 def test_it_returns_only_the_partial_to_htmx(owner_client, ledger, name, target):
-    response = owner_client.get(reverse(name), **HTMX)
+    response = owner_client.get(reverse(name), {"q": ""}, **HTMX)
     body = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in body and '<nav class="mainnav"' not in body
@@ -132,18 +134,36 @@ def test_it_returns_only_the_partial_to_htmx(owner_client, ledger, name, target)
 
 def test_it_returns_the_whole_page_for_an_htmx_history_restore(owner_client, ledger):
     response = owner_client.get(
-        reverse("invoice-list"), HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+        reverse("invoice-list"),
+        {"q": ""},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_HISTORY_RESTORE_REQUEST="true",
     )
     assert "<html" in response.content.decode()
 
 
 def test_it_keeps_the_url_in_sync_and_works_without_js(owner_client, ledger):
-    body = owner_client.get(reverse("invoice-list")).content.decode()
+    body = owner_client.get(reverse("invoice-list"), follow=True).content.decode()
     assert 'hx-push-url="true"' in body
     # The filter form has a real action and method, not only hx-get.
     assert f'method="get" action="{reverse("invoice-list")}"' in body
-    # Every sort link carries a real href equal to its hx-get.
-    assert 'href="?sort=number" hx-get="?sort=number"' in body
+    # Every sort and page link carries a real href equal to its hx-get.
+    links = re.findall(r'<a href="([^"]*)" hx-get="([^"]*)"', body)
+    assert len(links) >= 7
+    assert all(href == hx_get for href, hx_get in links)
+    assert 'href="?status=open&amp;status=partially_paid&amp;sort=number"' in body
+
+
+def test_it_opens_the_worklist_on_open_invoices_oldest_due_first(owner_client, ledger):
+    response = owner_client.get(reverse("invoice-list"))
+    assert response.status_code == 302
+    assert response["Location"] == (
+        reverse("invoice-list") + "?status=open&status=partially_paid&sort=due_date"
+    )
+    page = owner_client.get(response["Location"]).content.decode()
+    assert "INV-PAID" not in page
+    assert page.index("INV-LATE") < page.index("INV-CUR") < page.index("INV-GLX")
+    assert '<input type="checkbox" name="status" value="open" checked>' in page
 
 
 def test_it_pages_customer_history_on_its_own(owner_client, org, ledger):

@@ -1,0 +1,162 @@
+"""Benchmark: dashboard page latency on a large organization (server side, in process).
+
+    .venv/bin/python -m bench.dashboard_pages [--invoices 1000000] [--customers 10000]
+                                             [--repeat 20] [--seed 7] [--reuse] [--drop-db]
+
+Runs against the PostgreSQL server of DATABASE_URL (or the embedded one) in its own database,
+``paypredict_bench_dashboard``: re-created, migrated and filled by ``seed_demo`` unless --reuse
+finds it already seeded with the requested number of invoices. Then it renders each dashboard
+page ``--repeat`` times through Django's test client as a collector (full middleware, session,
+templates and SQL; no HTTP socket or browser) and prints p50 / p95 / max milliseconds and the
+number of SQL queries per page. Figures also go to bench/results/dashboard_pages.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_DB = "paypredict_bench_dashboard"
+ORG_SLUG = "bench-dashboard"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _server_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        from paypredict_project import embedded
+
+        url = embedded.database_url()
+    return url
+
+
+def _with_db(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def _database(url: str, *, recreate: bool, drop_only: bool = False) -> str:
+    import psycopg
+
+    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
+        if recreate or drop_only:
+            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+            exists = None
+        if not exists and not drop_only:
+            conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    return _with_db(url, BENCH_DB)
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--invoices", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--reuse", action="store_true", help="keep a seeded bench database")
+    parser.add_argument("--drop-db", action="store_true", help="drop the bench database after")
+    args = parser.parse_args()
+
+    server = _server_url()
+    os.environ["DATABASE_URL"] = _database(server, recreate=not args.reuse)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paypredict_project.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from invoices.models import Customer, Invoice
+    from paypredict_project.tenancy.models import Organization, Role
+    from paypredict_project.tenancy.services import membership_create, organization_create
+
+    call_command("migrate", verbosity=0)
+    organization = Organization.objects.filter(slug=ORG_SLUG).first()
+    seeded = organization and Invoice.objects.filter(organization=organization).count()
+    if seeded != args.invoices:
+        if organization:
+            Organization.objects.filter(pk=organization.pk).delete()
+        organization = organization_create(slug=ORG_SLUG, name="Bench Dashboard")
+        started = time.perf_counter()
+        call_command(
+            "seed_demo",
+            org=ORG_SLUG,
+            customers=args.customers,
+            invoices=args.invoices,
+            seed=args.seed,
+            verbosity=0,
+        )
+        print(f"seed_demo {args.invoices:,} invoices: {time.perf_counter() - started:.0f} s")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    membership = membership_create(
+        organization=organization, email="bench-collector@example.com", role=Role.COLLECTOR
+    )
+    client = Client()
+    client.force_login(membership.user)
+    customer = Customer.objects.filter(organization=organization).order_by("id").first()
+    word = customer.name.split()[0]
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    pages = [
+        ("home dashboard", "/", {}),
+        ("worklist, default", "/invoices/", {}),
+        ("worklist, htmx partial", "/invoices/", htmx),
+        ("worklist, overdue by balance", "/invoices/?overdue=true&sort=-balance", htmx),
+        ("worklist, search", f"/invoices/?q={word}", htmx),
+        ("worklist, page 200 of 100/page", "/invoices/?per_page=100&page=200", htmx),
+        ("customer list", "/customers/", {}),
+        ("customer profile", f"/customers/{customer.code}/", {}),
+        ("payments, failed", "/payments/?status=failed", {}),
+    ]
+    results = []
+    print(f"\n{'page':34} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
+    for label, url, headers in pages:
+        timings = []
+        for _ in range(args.repeat):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(url, **headers)
+                timings.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                print(f"{label}: HTTP {response.status_code}", file=sys.stderr)
+                return 1
+        row = {
+            "page": label,
+            "url": url,
+            "p50_ms": round(statistics.median(timings), 1),
+            "p95_ms": round(_percentile(timings, 0.95), 1),
+            "max_ms": round(max(timings), 1),
+            "queries": len(queries),
+        }
+        results.append(row)
+        print(
+            f"{label:34} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['max_ms']:>8} "
+            f"{row['queries']:>8}"
+        )
+    invoices = Invoice.objects.filter(organization=organization).count()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "dashboard_pages.json").write_text(
+        json.dumps({"invoices": invoices, "repeat": args.repeat, "pages": results}, indent=2)
+    )
+    connection.close()
+    if args.drop_db:
+        _database(server, recreate=False, drop_only=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
