@@ -109,17 +109,32 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "The amount on {number} was included in our payment of {claim_date} covering several "
         "invoices (ref {ref}). Please reconcile.",
     ),
-    "tax_or_fees": (
+    # tax_or_fees has three kinds of note, picked to match what the invoice charged:
+    # sales tax (US/Canada), VAT (Europe) or a fee when no tax was charged.
+    "tax_or_fees:sales_tax": (
         "We are tax exempt and sent our exemption certificate in {cert_year}. Invoice {number} "
         "charges {diff} sales tax; please reissue without tax.",
-        "The {fee} of {diff} on {number} was not part of our agreement. Please remove it.",
-        "VAT was charged on {number}, but this is a cross-border B2B supply under reverse "
-        "charge. Please reissue without the {diff} VAT.",
-        "Why is there a {fee} on this invoice? Shipping was supposed to be included. "
-        "Disputing {diff} on {number}.",
         "Incorrect tax rate applied on {number}. Our delivery address is in a different "
         "jurisdiction; the tax should not be {diff}.",
+        "Sales tax of {diff} on {number} is wrong: these parts are for resale and our resale "
+        "certificate is on file.",
+        "Please remove the tax ({diff}) from invoice {number}. We are a manufacturer and the "
+        "purchase is exempt.",
+    ),
+    "tax_or_fees:vat": (
+        "VAT was charged on {number}, but this is a cross-border B2B supply under reverse "
+        "charge. Please reissue without the {diff} VAT.",
+        "Invoice {number} shows {diff} VAT although our VAT number is on the order. Reverse "
+        "charge applies; please correct.",
+        "Wrong VAT treatment on {number}: {diff} charged, should be zero-rated for export.",
+        "The VAT amount ({diff}) on {number} does not match the rate for this supply.",
+    ),
+    "tax_or_fees:fee": (
+        "The {fee} of {diff} on {number} was not part of our agreement. Please remove it.",
+        "Why is there a {fee} on this invoice? Shipping was supposed to be included. "
+        "Disputing {diff} on {number}.",
         "Unexpected surcharge ({fee}, {diff}) on invoice {number}. Not on the quote, not approved.",
+        "We do not accept the {fee} ({diff}) added to {number}. Our contract is all-inclusive.",
     ),
     "terms_or_discount": (
         "Our terms are net {alt_terms}, not net {terms}. Invoice {number} shows the wrong due "
@@ -199,10 +214,14 @@ class DisputeFacts:
     terms: int
     alt_terms: int
     days: int
+    tax_kind: str = "fee"  # sales_tax | vat | fee, for tax_or_fees notes
 
 
 def render_note(facts: DisputeFacts, rng: np.random.Generator) -> str:
-    templates = TEMPLATES[facts.category]
+    key = facts.category
+    if key == "tax_or_fees":
+        key = f"{key}:{facts.tax_kind}"
+    templates = TEMPLATES[key]
     template = templates[int(rng.integers(len(templates)))]
     text = template.format(
         **facts.__dict__,
