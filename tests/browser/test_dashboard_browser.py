@@ -257,5 +257,19 @@ def test_it_works_the_worklist_without_full_page_reloads(page, world, tmp_path):
     page.wait_for_selector("svg.chart rect.bar")
     page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
 
-    for name in ("worklist", "invoice", "customer", "dashboard"):
+    # On a phone-sized screen nothing forces sideways scrolling of the page (wide tables
+    # scroll inside their own box).
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/", "/invoices/", f"/customers/{world['acme'].code}/"):
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        wide = page.evaluate(
+            "[...document.querySelectorAll('body *')].filter(e => "
+            "e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5)"
+            ".map(e => e.tagName + '.' + e.className + '#' + e.id)"
+        )
+        assert overflow <= 0, f"{path} overflows a 390px screen by {overflow}px: {wide}"
+    page.screenshot(path=str(shots / "customer-mobile.png"), full_page=True)
+
+    for name in ("worklist", "invoice", "customer", "dashboard", "customer-mobile"):
         _assert_not_blank(shots / f"{name}.png")
