@@ -59,7 +59,7 @@ def _allocations() -> Subquery:
                     output_field=CharField(),
                 ),
                 delimiter=";",
-                ordering="id",
+                order_by="id",
             )
         )
         .values("text")

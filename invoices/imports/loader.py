@@ -13,6 +13,7 @@ The upsert is ``INSERT ... ON CONFLICT (organization_id, source, external_id) DO
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -100,6 +101,7 @@ class KindLoader:
         self.errors: list[CellError] = []
         self.error_count = 0
         self.extra: dict[str, int] = {}
+        self.timings: dict[str, float] = {}
 
     # -- Python side
     def finish(self, parsed: ParsedRow) -> tuple:
@@ -161,6 +163,7 @@ class KindLoader:
             insert[column] = f"%({key})s"
         columns = ["code", "created_at", "updated_at", *insert]
         exprs = ["gen_random_uuid()", NOW, NOW, *insert.values()]
+        started = time.perf_counter()
         targets = ", ".join(f"t.{column}" for column in update)
         news = ", ".join(update.values())
         sets = ", ".join(f"{column} = {expr}" for column, expr in update.items())
@@ -180,6 +183,7 @@ class KindLoader:
             params,
         )
         created, updated = self.cursor.fetchone()
+        self.timings["upsert"] = time.perf_counter() - started
         return created, updated
 
 
@@ -286,10 +290,12 @@ class InvoiceLoader(KindLoader):
         cur.execute(
             f"""
             CREATE TEMP TABLE csv_customer_map ON COMMIT DROP AS
-            SELECT DISTINCT ON (customer_ref)
-                customer_ref, customer_name, currency, cust_country, cust_industry, cust_email,
-                cust_phone, cust_attributes, NULL::bigint AS customer_id, false AS created
-            FROM {staging.name} ORDER BY customer_ref, row_no DESC
+            SELECT s.customer_ref, s.customer_name, s.currency, s.cust_country, s.cust_industry,
+                s.cust_email, s.cust_phone, s.cust_attributes, NULL::bigint AS customer_id,
+                false AS created
+            FROM {staging.name} s
+            JOIN (SELECT customer_ref, max(row_no) AS row_no FROM {staging.name} GROUP BY 1) last
+                USING (customer_ref, row_no)
             """
         )
         cur.execute(

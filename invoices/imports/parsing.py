@@ -84,34 +84,40 @@ def _text(spec: FieldSpec) -> Converter:
     return convert
 
 
+_INVALID = object()
+_CACHE_LIMIT = 200_000
+
+
 def _date(formats: tuple[str, ...]) -> Converter:
-    cache: dict[str, dt.date | None] = {}
+    # Ledger files repeat dates a lot: each distinct raw string is parsed once.
+    cache: dict[str, Any] = {}
     iso_only = formats == ("%Y-%m-%d",)
     shown = " or ".join(formats)
 
-    def parse(value: str) -> dt.date | None:
+    def parse(value: str) -> Any:
+        if not value:
+            return None
         if iso_only:
             try:
-                return dt.date.fromisoformat(value) if len(value) == 10 else None
+                return dt.date.fromisoformat(value) if len(value) == 10 else _INVALID
             except ValueError:
-                return None
+                return _INVALID
         for fmt in formats:
             try:
                 return dt.datetime.strptime(value, fmt).date()
             except ValueError:
                 continue
-        return None
+        return _INVALID
 
     def convert(raw: str) -> dt.date | None:
-        value = raw.strip()
-        if not value:
-            return None
         try:
-            parsed = cache[value]
+            parsed = cache[raw]
         except KeyError:
-            parsed = cache[value] = parse(value)
-        if parsed is None:
-            raise ValueError(f"{value!r} is not a date in the format {shown}")
+            parsed = parse(raw.strip())
+            if len(cache) < _CACHE_LIMIT:
+                cache[raw] = parsed
+        if parsed is _INVALID:
+            raise ValueError(f"{raw.strip()!r} is not a date in the format {shown}")
         return parsed
 
     return convert
@@ -164,7 +170,11 @@ def _money(spec: FieldSpec, thousands: str, decimal_sep: str) -> Converter:
             raise ValueError(f"{raw.strip()!r} is not a number") from None
         if not amount.is_finite():
             raise ValueError(f"{raw.strip()!r} is not a number")
-        if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        dot = value.rfind(".")
+        # A cheap string test for the usual "1234.56"; exponents take the exact path.
+        if (
+            (dot >= 0 and len(value) - dot > 3) or "e" in value or "E" in value
+        ) and amount.as_tuple().exponent < -2:  # type: ignore[operator]
             raise ValueError(f"{raw.strip()!r} has more than 2 decimal places")
         if amount < 0:
             raise ValueError(f"{raw.strip()!r} is negative")
@@ -335,6 +345,36 @@ class RowReader:
         self.customer_attribute_columns = [
             (k, index[c]) for k, c in mapping.customer_attributes.items()
         ]
+        self._fast = self._compile_fast()
+
+    def _compile_fast(self):
+        """One generated function per mapping: converts every mapped cell into a dict literal.
+
+        It is the happy path (no per-field loop, no per-field try); any problem makes it give
+        up, and the field-by-field path below finds which cell failed and why.
+        """
+        env: dict[str, Any] = {"_dflt": _default_if_empty}
+        lines = ["def fast(cells):", "    v = {"]
+        mapped = set()
+        for i, (name, position, _column, convert) in enumerate(self.columns):
+            mapped.add(name)
+            env[f"c{i}"] = convert
+            if name in self.defaults:
+                env[f"d{i}"] = self.defaults[name]
+                lines.append(f"        {name!r}: _dflt(c{i}(cells[{position}]), d{i}),")
+            else:
+                lines.append(f"        {name!r}: c{i}(cells[{position}]),")
+        for i, (name, value) in enumerate(self.defaults.items()):
+            if name not in mapped:
+                env[f"k{i}"] = value
+                lines.append(f"        {name!r}: k{i},")
+        lines.append("    }")
+        for name in self.required:
+            lines.append(f"    if v[{name!r}] is None or v[{name!r}] == '':")
+            lines.append("        return None")
+        lines.append("    return v")
+        exec("\n".join(lines), env)  # the source is built above from our field names only
+        return env["fast"]
 
     def column_of(self, field: str) -> str:
         return self.mapping.fields.get(field) or self.mapping.customer_fields.get(field) or field
@@ -342,6 +382,16 @@ class RowReader:
     def parse(self, row_number: int, cells: list[str]) -> ParsedRow:
         if len(cells) != self.width:
             raise RowError("", f"has {len(cells)} cells but the header has {self.width} columns")
+        try:
+            values = self._fast(cells)
+        except ValueError:
+            values = None
+        if values is None:
+            values = self._checked_values(cells)
+        return self._with_extras(row_number, cells, values)
+
+    def _checked_values(self, cells: list[str]) -> dict[str, Any]:
+        """Field by field, so a failure names its field (raises RowError)."""
         values: dict[str, Any] = {}
         for name, position, _column, convert in self.columns:
             try:
@@ -357,6 +407,9 @@ class RowReader:
         for name in self.required:
             if values.get(name) in (None, ""):
                 raise RowError(name, f"{name} is required")
+        return values
+
+    def _with_extras(self, row_number: int, cells: list[str], values: dict[str, Any]) -> ParsedRow:
         attributes = (
             {key: cells[position].strip() for key, position in self.attribute_columns}
             if self.attribute_columns
@@ -376,6 +429,10 @@ class RowReader:
             else None
         )
         return ParsedRow(row_number, values, attributes, customer_values, customer_attributes)
+
+
+def _default_if_empty(value: Any, default: Any) -> Any:
+    return default if value is None or value == "" else value
 
 
 def csv_rows(stream: TextIO, delimiter: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:

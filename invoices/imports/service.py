@@ -36,6 +36,8 @@ class ImportResult:
     error_count: int = 0
     duration: float = 0.0
     extra: dict[str, int] = field(default_factory=dict)
+    # Seconds per phase: read + check + COPY (streamed together), database checks, upsert.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def imported(self) -> int:
@@ -102,14 +104,22 @@ def csv_import(
             drop_temp_tables(cursor)
             staging = Staging(cursor, "csv_stage", loader.staging_columns)
             staged = staging.copy(_clean_rows(rows, loader, result))
+            copied_at = time.perf_counter()
             parse_errors = loader.error_count
             created, updated = loader.load(staging)
+            loaded_at = time.perf_counter()
             drop_temp_tables(cursor)
             result.created, result.updated = created, updated
             result.error_count = loader.error_count
             result.unchanged = staged - (result.error_count - parse_errors) - created - updated
             result.errors = sorted(loader.errors, key=_error_order)
             result.extra = loader.extra
+            upsert = loader.timings.get("upsert", 0.0)
+            result.timings = {
+                "read_check_copy": round(copied_at - started, 3),
+                "database_checks": round(loaded_at - copied_at - upsert, 3),
+                "upsert": round(upsert, 3),
+            }
             result.duration = time.perf_counter() - started
             if strict and result.error_count:
                 transaction.set_rollback(True)
