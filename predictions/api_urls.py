@@ -1,3 +1,28 @@
+"""Predictions API routes, mounted under /api/v1/ in the "api" namespace (no trailing
+slashes; ids are public UUIDs)."""
+
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from predictions.apis import (
+    CustomerRiskApi,
+    ForecastApi,
+    ModelVersionListApi,
+    PredictionDetailApi,
+    PredictionListApi,
+    PredictionRescoreApi,
+)
+
+urlpatterns = [
+    path("predictions", PredictionListApi.as_view(), name="prediction-list"),
+    path("predictions/<uuid:invoice_id>", PredictionDetailApi.as_view(), name="prediction-detail"),
+    path(
+        "predictions/<uuid:invoice_id>/rescore",
+        PredictionRescoreApi.as_view(),
+        name="prediction-rescore",
+    ),
+    path("customers/<uuid:id>/risk", CustomerRiskApi.as_view(), name="customer-risk"),
+    path("forecast", ForecastApi.as_view(), name="forecast"),
+    path("models", ModelVersionListApi.as_view(), name="model-list"),
+]
