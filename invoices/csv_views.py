@@ -13,10 +13,11 @@ import json
 from itertools import islice
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
 from invoices.exports import ExportError, export_response
 from invoices.imports import ImportFailed, csv_import
@@ -66,11 +67,6 @@ class UploadForm(forms.Form):
         return cleaned
 
 
-def _require_write(request) -> None:
-    if "write:invoices" not in request.org_permissions:
-        raise PermissionDenied("importing needs write:invoices (collector or admin)")
-
-
 def _upload_or_404(request, code) -> CsvUpload:
     return get_scoped_or_404(CsvUpload.objects.all(), organization=request.organization, code=code)
 
@@ -97,7 +93,6 @@ def _head(upload: CsvUpload, delimiter: str = ",") -> tuple[list[str], list[list
 @require_http_methods(["GET", "POST"])
 @require_org_permission("write:invoices")
 def csv_import_upload(request) -> HttpResponse:
-    _require_write(request)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         mapping: Mapping | None = form.cleaned_data.get("mapping")
@@ -141,7 +136,6 @@ def _mapping_from_post(kind: str, post, header: list[str]) -> tuple[dict, list[s
 @require_http_methods(["GET", "POST"])
 @require_org_permission("write:invoices")
 def csv_import_preview(request, code) -> HttpResponse:
-    _require_write(request)
     upload = get_scoped_or_404(
         CsvUpload.objects.all(), organization=request.organization, code=code
     )
@@ -185,6 +179,11 @@ def csv_import_preview(request, code) -> HttpResponse:
                 upload.result = result.as_dict()
                 upload.failure = ""
                 upload.save(update_fields=["mapping", "status", "result", "failure", "updated_at"])
+                if getattr(request, "htmx", False):
+                    # A swap would put the whole result page inside the form: navigate instead.
+                    return HttpResponseClientRedirect(
+                        reverse("csv-import-result", args=[upload.code])
+                    )
                 return redirect("csv-import-result", code=upload.code)
         if problems and mapping is None and upload.status != CsvUploadStatus.IMPORTED:
             upload.status = CsvUploadStatus.FAILED
@@ -240,7 +239,6 @@ def _mapping_rows(kind: str, mapping: Mapping | None, header: list[str]) -> list
 @require_GET
 @require_org_permission("write:invoices")
 def csv_import_result(request, code) -> HttpResponse:
-    _require_write(request)
     upload = get_scoped_or_404(
         CsvUpload.objects.all(), organization=request.organization, code=code
     )

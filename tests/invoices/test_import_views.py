@@ -157,3 +157,29 @@ def test_it_reports_a_non_utf8_file_on_the_preview(collector_client, org):
 
     assert response.status_code == 400
     assert "not UTF-8" in response.content.decode()
+
+
+def test_an_htmx_run_navigates_to_the_result_and_errors_swap_the_form(collector_client, org):
+    _upload(collector_client)
+    upload = CsvUpload.objects.get(organization=org)
+    url = reverse("csv-import-preview", args=[upload.code])
+
+    problem = collector_client.post(url, {"field_number": "Invoice No"}, HTTP_HX_REQUEST="true")
+    assert problem.status_code == 400
+    body = problem.content.decode()
+    assert body.lstrip().startswith('<section id="mapping-form"')
+    assert "<html" not in body
+
+    done = collector_client.post(
+        url,
+        {
+            "field_number": "Invoice No",
+            "field_customer": "Client",
+            "field_issue_date": "Date",
+            "format_issue_date": "%m/%d/%Y",
+            "field_total": "Amount",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert done.status_code == 200
+    assert done["HX-Redirect"] == reverse("csv-import-result", args=[upload.code])
