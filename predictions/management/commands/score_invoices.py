@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from paypredict_project.tenancy.models import Organization
+from predictions.services.forecast import forecast_build
+from predictions.services.risk import customer_risk_refresh
+from predictions.services.scoring import NoActiveModel, invoices_score
+
+
+class Command(BaseCommand):
+    help = (
+        "Score the organization's open invoices with its active payment model, then rebuild "
+        "the collections forecast and customer risk. Prints counts and timings; the last "
+        "line is one JSON object."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--org", required=True, help="organization slug")
+        parser.add_argument(
+            "--force", action="store_true", help="rescore rows whose inputs did not change"
+        )
+        parser.add_argument("--chunk-size", type=int, default=50_000)
+        parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
+        parser.add_argument(
+            "--skip-derived",
+            action="store_true",
+            help="only score invoices (no forecast or customer risk refresh)",
+        )
+
+    def handle(self, *args, **options):
+        if options["chunk_size"] < 1:
+            raise CommandError(f"--chunk-size must be positive, got {options['chunk_size']}")
+        try:
+            organization = Organization.objects.get(slug=options["org"])
+        except Organization.DoesNotExist as exc:
+            raise CommandError(f"unknown organization {options['org']!r}") from exc
+        try:
+            result = invoices_score(
+                organization=organization,
+                as_of=options["as_of"],
+                chunk_size=options["chunk_size"],
+                force=options["force"],
+            )
+        except NoActiveModel as exc:
+            raise CommandError(str(exc)) from exc
+        summary = result.as_dict()
+        self.stdout.write(
+            f"{organization.slug}: {result.open_invoices} open invoices, {result.scored} scored, "
+            f"{result.skipped_unchanged} unchanged (skipped), {result.removed_stale} stale "
+            f"predictions removed, model {result.model_version}, "
+            f"{summary['seconds'].get('total', 0.0):.2f}s"
+        )
+        if not options["skip_derived"]:
+            snapshot = forecast_build(organization=organization, as_of=result.as_of)
+            risk = customer_risk_refresh(organization=organization, as_of=result.as_of)
+            total = sum(w["expected"] for w in snapshot.weeks)
+            self.stdout.write(
+                f"forecast: {total:,.2f} {snapshot.currency} expected over 13 weeks; "
+                f"customer risk: {risk.customers} customers "
+                f"({risk.high} high, {risk.medium} medium, {risk.low} low)"
+            )
+            summary["forecast_13w"] = round(total, 2)
+            summary["customers"] = {
+                "graded": risk.customers,
+                "high": risk.high,
+                "medium": risk.medium,
+                "low": risk.low,
+            }
+        self.stdout.write(json.dumps(summary))
