@@ -779,10 +779,10 @@ class PaymentLoader(KindLoader):
         cur.execute(
             f"""
             CREATE TEMP TABLE csv_touched ON COMMIT DROP AS
-            SELECT pa.invoice_id FROM invoices_paymentallocation pa
-            JOIN invoices_payment p ON p.id = pa.payment_id
-            WHERE p.organization_id = %s AND p.source = 'csv'
-              AND p.external_id IN (SELECT external_id FROM {staging.name})
+            SELECT pa.invoice_id FROM {staging.name} s
+            JOIN invoices_payment p ON p.organization_id = %s AND p.source = 'csv'
+                AND p.external_id = s.external_id AND NOT (p.external_id = '')
+            JOIN invoices_paymentallocation pa ON pa.payment_id = p.id
             UNION SELECT invoice_id FROM {staging.name} WHERE invoice_id IS NOT NULL
             """,
             [org],
@@ -849,10 +849,10 @@ class PaymentLoader(KindLoader):
                        coalesce(sum(pa.amount) FILTER (WHERE p.status = 'succeeded'), 0) AS paid,
                        (max(p.received_at) FILTER (WHERE p.status = 'succeeded')
                             AT TIME ZONE %s)::date AS last_paid
-                FROM invoices_invoice i
+                FROM csv_touched touched
+                JOIN invoices_invoice i ON i.id = touched.invoice_id
                 LEFT JOIN invoices_paymentallocation pa ON pa.invoice_id = i.id
                 LEFT JOIN invoices_payment p ON p.id = pa.payment_id
-                WHERE i.id IN (SELECT invoice_id FROM csv_touched)
                 GROUP BY i.id
             ), target AS (
                 SELECT id, total - paid AS balance,
