@@ -391,7 +391,7 @@ def postprocess_error_responses(result, generator, request, public):
 
     Which statuses apply follows from the operation's shape: every one can be refused
     (401/403/429); path parameters can miss (404); inputs can be invalid (400); bodies can
-    have the wrong media type (415).
+    have the wrong media type (415). Writes can also break a business rule (400).
     """
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components[ERROR_COMPONENT] = ERROR_SCHEMA
@@ -404,9 +404,10 @@ def postprocess_error_responses(result, generator, request, public):
             codes = ["401", "403", "429"]
             if any(p.get("in") == "path" for p in parameters):
                 codes.append("404")
-            if "requestBody" in operation or any(p.get("in") == "query" for p in parameters):
-                codes.append("400")
-            if "requestBody" in operation:
+            writes = method != "get"
+            if writes or any(p.get("in") == "query" for p in parameters):
+                codes.append("400")  # also a service rule, e.g. refunding a failed payment
+            if writes:
                 codes += ["409", "415"]
             responses = operation.setdefault("responses", {})
             for code in codes:

@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -155,6 +156,18 @@ class StrictInputSerializer(serializers.Serializer):
 
     def unknown_field_message(self, name: str) -> str:
         return "unknown field"
+
+
+class StrictInputSerializerExtension(OpenApiSerializerExtension):
+    """Tell the schema what StrictInputSerializer enforces: no properties beyond its fields."""
+
+    target_class = StrictInputSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = False
+        return schema
 
 
 class CustomerRefSerializer(serializers.Serializer):

@@ -35,6 +35,8 @@ class CustomerOutputSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(
         view_name="api:customer-detail", lookup_field="code", lookup_url_kwarg="id"
     )
+    # Plain strings: stored values may be blank, which `format: email` would not allow.
+    email = serializers.CharField(read_only=True)
     contacts = serializers.JSONField()
     attributes = serializers.JSONField()
 
