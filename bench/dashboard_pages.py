@@ -2,10 +2,13 @@
 
     .venv/bin/python -m bench.dashboard_pages [--invoices 1000000] [--customers 10000]
                                              [--repeat 20] [--seed 7] [--reuse] [--drop-db]
+                                             [--template paypredict_bench_seed --org bench-seed]
 
 Runs against the PostgreSQL server of DATABASE_URL (or the embedded one) in its own database,
 ``paypredict_bench_dashboard``: re-created, migrated and filled by ``seed_demo`` unless --reuse
-finds it already seeded with the requested number of invoices. Then it renders each dashboard
+finds it already seeded with the requested number of invoices. ``--template DB --org SLUG``
+copies an already seeded database instead (e.g. the one bench.seed_demo leaves behind), which
+saves the seeding time and never writes to the original. Then it renders each dashboard
 page ``--repeat`` times through Django's test client as a collector (full middleware, session,
 templates and SQL; no HTTP socket or browser) and prints p50 / p95 / max milliseconds and the
 number of SQL queries per page. Figures also go to bench/results/dashboard_pages.json.
@@ -40,8 +43,11 @@ def _with_db(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
-def _database(url: str, *, recreate: bool, drop_only: bool = False) -> str:
+def _database(
+    url: str, *, recreate: bool, drop_only: bool = False, template: str | None = None
+) -> str:
     import psycopg
+    from psycopg import sql
 
     with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
@@ -49,7 +55,10 @@ def _database(url: str, *, recreate: bool, drop_only: bool = False) -> str:
             conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
             exists = None
         if not exists and not drop_only:
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
+            create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB))
+            if template:
+                create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            conn.execute(create)
     return _with_db(url, BENCH_DB)
 
 
@@ -67,10 +76,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--reuse", action="store_true", help="keep a seeded bench database")
     parser.add_argument("--drop-db", action="store_true", help="drop the bench database after")
+    parser.add_argument("--template", help="copy this already seeded database instead")
+    parser.add_argument("--org", default=ORG_SLUG, help="organization slug to read")
     args = parser.parse_args()
 
     server = _server_url()
-    os.environ["DATABASE_URL"] = _database(server, recreate=not args.reuse)
+    os.environ["DATABASE_URL"] = _database(server, recreate=not args.reuse, template=args.template)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paypredict_project.settings")
     import django
 
@@ -85,24 +96,27 @@ def main() -> int:
     from paypredict_project.tenancy.services import membership_create, organization_create
 
     call_command("migrate", verbosity=0)
-    organization = Organization.objects.filter(slug=ORG_SLUG).first()
+    organization = Organization.objects.filter(slug=args.org).first()
     seeded = organization and Invoice.objects.filter(organization=organization).count()
-    if seeded != args.invoices:
+    if args.template and not seeded:
+        print(f"{args.template} has no invoices for organization {args.org!r}", file=sys.stderr)
+        return 1
+    if seeded != args.invoices and not args.template:
         if organization:
             Organization.objects.filter(pk=organization.pk).delete()
-        organization = organization_create(slug=ORG_SLUG, name="Bench Dashboard")
+        organization = organization_create(slug=args.org, name="Bench Dashboard")
         started = time.perf_counter()
         call_command(
             "seed_demo",
-            org=ORG_SLUG,
+            org=args.org,
             customers=args.customers,
             invoices=args.invoices,
             seed=args.seed,
             verbosity=0,
         )
         print(f"seed_demo {args.invoices:,} invoices: {time.perf_counter() - started:.0f} s")
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     membership = membership_create(
         organization=organization, email="bench-collector@example.com", role=Role.COLLECTOR
     )
@@ -111,13 +125,15 @@ def main() -> int:
     customer = Customer.objects.filter(organization=organization).order_by("id").first()
     word = customer.name.split()[0]
     htmx = {"HTTP_HX_REQUEST": "true"}
+    worklist = "/invoices/?status=open&status=partially_paid&sort=due_date"
     pages = [
         ("home dashboard", "/", {}),
-        ("worklist, default", "/invoices/", {}),
-        ("worklist, htmx partial", "/invoices/", htmx),
+        ("worklist, default (open)", worklist, {}),
+        ("worklist, default, htmx", worklist, htmx),
+        ("worklist, all statuses", "/invoices/?sort=due_date", htmx),
         ("worklist, overdue by balance", "/invoices/?overdue=true&sort=-balance", htmx),
         ("worklist, search", f"/invoices/?q={word}", htmx),
-        ("worklist, page 200 of 100/page", "/invoices/?per_page=100&page=200", htmx),
+        ("worklist, page 50 of 100/page", f"{worklist}&per_page=100&page=50", htmx),
         ("customer list", "/customers/", {}),
         ("customer profile", f"/customers/{customer.code}/", {}),
         ("payments, failed", "/payments/?status=failed", {}),

@@ -26,6 +26,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import (
     Case,
@@ -111,6 +112,7 @@ class TopOverdueCustomer:
 @dataclass
 class DashboardSummary:
     today: dt.date
+    computed_at: dt.datetime
     base_currency: str
     period_days: int
     open_balance: Decimal
@@ -323,6 +325,7 @@ def dashboard_summary(
 
     return DashboardSummary(
         today=today,
+        computed_at=timezone.now(),
         base_currency=organization.base_currency,
         period_days=PERIOD_DAYS,
         open_balance=open_balance,
@@ -345,10 +348,55 @@ def dashboard_summary(
     )
 
 
+# ---------------------------------------------------------------- cache
+# The summary scans the open book and 90 days of history: on a million-invoice organization
+# that is a noticeable query, and every visit to the home page would repeat it. It is cached
+# per organization and day, and every ledger change (service writes, CSV imports) bumps the
+# organization's version so the next visit recomputes. The TTL bounds staleness for writes
+# that send no signal (bulk demo seeding, raw SQL).
+SUMMARY_CACHE_TTL = 300
+
+
+def _version_key(organization_id: int) -> str:
+    return f"dashboard-summary-version:{organization_id}"
+
+
+def dashboard_summary_invalidate(*, organization_id: int) -> None:
+    key = _version_key(organization_id)
+    try:
+        cache.incr(key)
+    except ValueError:  # no version yet: any new value differs from the absent one
+        cache.set(key, 1, timeout=None)
+
+
+def dashboard_summary_cached(*, organization: Organization) -> DashboardSummary:
+    today = organization_today(organization=organization)
+    version = cache.get(_version_key(organization.id), 0)
+    key = f"dashboard-summary:{organization.id}:{version}:{today.isoformat()}"
+    summary = cache.get(key)
+    if summary is None:
+        summary = dashboard_summary(organization=organization, today=today)
+        cache.set(key, summary, timeout=SUMMARY_CACHE_TTL)
+    return summary
+
+
+def _on_ledger_change(sender, organization_id: int, **kwargs) -> None:
+    dashboard_summary_invalidate(organization_id=organization_id)
+
+
+def connect_cache_invalidation() -> None:
+    from invoices.signals import invoice_changed, ledger_imported, payment_changed
+
+    for signal in (invoice_changed, payment_changed, ledger_imported):
+        signal.connect(_on_ledger_change, dispatch_uid=f"analytics-cache-{id(signal)}")
+
+
 __all__ = [
     "AGING_BUCKETS",
     "DashboardSummary",
     "dashboard_summary",
+    "dashboard_summary_cached",
+    "dashboard_summary_invalidate",
     "exchange_rates_latest",
     "ledger_figures_by_currency",
     "organization_today",

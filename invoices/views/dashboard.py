@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from invoices.analytics import dashboard_summary
+from invoices.analytics import dashboard_summary_cached
 from invoices.views.common import DashboardRequest
 from paypredict_project.tenancy.decorators import require_org_permission
 
@@ -15,7 +15,7 @@ from paypredict_project.tenancy.decorators import require_org_permission
 @require_GET
 @require_org_permission("read:invoices")
 def dashboard(request: DashboardRequest) -> HttpResponse:
-    summary = dashboard_summary(organization=request.organization)
+    summary = dashboard_summary_cached(organization=request.organization)
     commands = get_commands()
     context = {
         "summary": summary,

@@ -159,3 +159,22 @@ def test_it_leaves_kpis_undefined_rather_than_dividing_by_zero(org, today):
     assert summary.open_balance == D("0.00")
     assert summary.overdue_pct is None and summary.dso is None and summary.cei is None
     assert not summary.is_empty
+
+
+def test_it_caches_the_summary_until_the_ledger_changes(
+    owner_client, org, ledger, django_capture_on_commit_callbacks
+):
+    from invoices import services
+
+    url = reverse("dashboard")
+    assert 'data-kpi="open-balance">6,250.00 USD<' in owner_client.get(url).content.decode()
+    # A write behind the services' back (as bulk seeding does) is not seen until expiry...
+    InvoiceFactory(customer=ledger["acme"], number="RAW", total=D("1.00"))
+    with CaptureQueriesContext(connection) as queries:
+        body = owner_client.get(url).content.decode()
+    assert 'data-kpi="open-balance">6,250.00 USD<' in body
+    assert not any("CASE WHEN" in q["sql"] for q in queries.captured_queries)
+    # ...but a change through a service expires the cached figures right after commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invoice_update(invoice=ledger["current"], po_number="PO-1")
+    assert 'data-kpi="open-balance">6,251.00 USD<' in owner_client.get(url).content.decode()
