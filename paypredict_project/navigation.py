@@ -25,6 +25,8 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Invoices", "invoice-list", "read:invoices"),
     NavItem("Customers", "customer-list", "read:invoices"),
     NavItem("Payments", "payment-list", "read:invoices"),
+    NavItem("Forecast", "forecast", "read:predictions"),
+    NavItem("Models", "model-list", "admin"),
     NavItem("Import CSV", "csv-import", "write:invoices"),
 ]
 

@@ -1,0 +1,107 @@
+"""Geometry for server-rendered SVG charts (the forecast band, risk sparklines).
+
+Plain functions from numbers to coordinates, so templates only place shapes and the
+arithmetic is testable without rendering anything.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+def nice_ceiling(value: float) -> float:
+    """The next "round" number at or above value (1, 2, 2.5, 5 x 10^k)."""
+    if value <= 0:
+        return 1.0
+    exponent = math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        candidate = step * 10**exponent
+        if candidate >= value:
+            return float(candidate)
+    return float(10 ** (exponent + 1))
+
+
+def short_money(value: float) -> str:
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.0f}"
+
+
+@dataclass
+class ForecastChart:
+    width: int
+    height: int
+    left: int
+    bottom: int
+    band: str  # polygon points
+    line: str  # polyline points
+    bars: list[dict] = field(default_factory=list)
+    ticks: list[dict] = field(default_factory=list)
+    labels: list[dict] = field(default_factory=list)
+
+
+def forecast_chart(
+    weeks: list[dict], *, width: int = 720, height: int = 260, left: int = 64, bottom: int = 36
+) -> ForecastChart:
+    """Expected cash per week as bars, with the 80% band as a shaded polygon around a line
+    through the expected values."""
+    top = 12
+    plot_w = width - left - 12
+    plot_h = height - bottom - top
+    y_max = nice_ceiling(max([w["upper"] for w in weeks] + [1.0]))
+    n = max(len(weeks), 1)
+    slot = plot_w / n
+
+    def x(i: int) -> float:
+        return left + slot * (i + 0.5)
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - v / y_max)
+
+    upper = [f"{x(i):.1f},{y(w['upper']):.1f}" for i, w in enumerate(weeks)]
+    lower = [f"{x(i):.1f},{y(w['lower']):.1f}" for i, w in reversed(list(enumerate(weeks)))]
+    bars = [
+        {
+            "x": round(x(i) - slot * 0.3, 1),
+            "y": round(y(w["expected"]), 1),
+            "w": round(slot * 0.6, 1),
+            "h": round(plot_h * w["expected"] / y_max, 1),
+            "week": w,
+        }
+        for i, w in enumerate(weeks)
+    ]
+    ticks = [
+        {"y": round(y(y_max * k / 4), 1), "label": short_money(y_max * k / 4)} for k in range(5)
+    ]
+    labels = [
+        {"x": round(x(i), 1), "y": height - bottom + 16, "text": w["start"][5:]}
+        for i, w in enumerate(weeks)
+    ]
+    return ForecastChart(
+        width=width,
+        height=height,
+        left=left,
+        bottom=height - bottom,
+        band=" ".join(upper + lower),
+        line=" ".join(f"{x(i):.1f},{y(w['expected']):.1f}" for i, w in enumerate(weeks)),
+        bars=bars,
+        ticks=ticks,
+        labels=labels,
+    )
+
+
+def sparkline(
+    values: list[float], *, width: int = 160, height: int = 32, top: float = 100.0
+) -> str:
+    """Polyline points for 0..top values spread evenly across the width."""
+    if not values:
+        return ""
+    if len(values) == 1:
+        values = [values[0], values[0]]
+    step = width / (len(values) - 1)
+    return " ".join(
+        f"{i * step:.1f},{height - 2 - (height - 4) * min(max(v, 0.0), top) / top:.1f}"
+        for i, v in enumerate(values)
+    )
