@@ -151,6 +151,13 @@ class Invoice(TimestampedModel):
             # Worklist and aging read open invoices by due date; risk features read per customer.
             models.Index(fields=["organization", "customer", "due_date"]),
             models.Index(fields=["organization", "status", "due_date"]),
+            # The collector's worklist: open and partially paid invoices, oldest due first.
+            # Partial, so it stays small and the default worklist page reads it in order.
+            models.Index(
+                fields=["organization", "due_date", "id"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="invoice_open_worklist_idx",
+            ),
             models.Index(fields=["organization", "-created_at"]),
             models.Index(fields=["organization", "issue_date"]),
         ]
