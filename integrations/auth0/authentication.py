@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
@@ -131,3 +132,19 @@ class Auth0JWTAuthentication(BaseAuthentication):
     def authenticate_header(self, request):
         # A WWW-Authenticate header makes DRF answer 401 (not 403) to bad or missing tokens.
         return 'Bearer realm="api"' if api_tokens_enabled() else None
+
+
+class Auth0JWTScheme(OpenApiAuthenticationExtension):
+    """Declares the bearer scheme in the OpenAPI schema (/api/schema/, /api/docs/)."""
+
+    target_class = Auth0JWTAuthentication
+    name = "auth0Bearer"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "Auth0 access token (RS256) for the API named by AUTH0_AUDIENCE, "
+            "carrying org_id and permissions. See docs/auth0.md.",
+        }

@@ -46,6 +46,7 @@ class _Entry:
 _local: dict[str, _Entry] = {}
 _local_refetch_at: dict[str, float] = {}
 _lock = threading.Lock()
+_fetch_lock = threading.Lock()
 
 
 def jwks_url() -> str:
@@ -57,7 +58,11 @@ def signing_key_get(*, kid: str) -> dict[str, Any] | None:
     url = jwks_url()
     keys = _keys_cached(url)
     if keys is None:
-        keys = _fetch_and_store(url)
+        # Cold start: threads of this process wait for one fetch instead of each fetching.
+        with _fetch_lock:
+            keys = _keys_cached(url)
+            if keys is None:
+                keys = _fetch_and_store(url)
     if kid in keys:
         return keys[kid]
     # Another process may already have refetched after a rotation: look in Redis first.
@@ -68,6 +73,33 @@ def signing_key_get(*, kid: str) -> dict[str, Any] | None:
     if not _refetch_allowed(url):
         return None
     return _fetch_and_store(url).get(kid)
+
+
+def signing_key_refreshed(*, kid: str, current: dict[str, Any]) -> dict[str, Any] | None:
+    """After a signature failure: refetch (rate-limited) and return the key if it changed.
+
+    Auth0 does not reuse a kid for a new key, so this almost never helps; it exists so a key
+    set replaced under the same kid (or a stale cache) heals itself without a restart.
+    """
+    url = jwks_url()
+    shared = cache.get(_cache_key(url))
+    if shared is not None and shared.get(kid) not in (None, current):
+        _local[url] = _Entry(shared, time.monotonic())
+        return shared[kid]
+    if not _refetch_allowed(url):
+        return None
+    fresh = _fetch_and_store(url).get(kid)
+    return fresh if fresh is not None and fresh != current else None
+
+
+def cache_clear(url: str | None = None) -> None:
+    """Forget the key set of ``url`` (default AUTH0_JWKS_URL) here and in Redis."""
+    url = url or jwks_url()
+    key = _cache_key(url)
+    cache.delete_many([key, key + ":refetch", key + ":failed"])
+    with _lock:
+        _local.pop(url, None)
+        _local_refetch_at.pop(url, None)
 
 
 def local_cache_clear() -> None:

@@ -90,9 +90,15 @@ def _verified_claims(token: str) -> dict[str, Any]:
     if key is None:
         raise TokenInvalid(f"unknown signing key {kid[:64]!r}: not in the Auth0 JWKS")
     try:
-        payload = jws.verify(token, _public_key(key["kid"], key["n"], key["e"]), [ALGORITHM])
+        payload = _verify(token, key)
     except JOSEError as exc:
-        raise TokenInvalid("signature verification failed") from exc
+        fresh = jwks.signing_key_refreshed(kid=kid, current=key)
+        if fresh is None:
+            raise TokenInvalid("signature verification failed") from exc
+        try:
+            payload = _verify(token, fresh)
+        except JOSEError as retry_exc:
+            raise TokenInvalid("signature verification failed") from retry_exc
     try:
         claims = json.loads(payload)
     except ValueError as exc:
@@ -100,6 +106,10 @@ def _verified_claims(token: str) -> dict[str, Any]:
     if not isinstance(claims, dict):
         raise TokenInvalid("malformed token: the payload is not a JSON object")
     return claims
+
+
+def _verify(token: str, key: dict[str, Any]) -> bytes:
+    return jws.verify(token, _public_key(key["kid"], key["n"], key["e"]), [ALGORITHM])
 
 
 @functools.lru_cache(maxsize=32)

@@ -87,6 +87,8 @@ def auth0(settings, fake, org, other_org):
     settings.AUTH0_ISSUER = fake.issuer
     settings.AUTH0_AUDIENCE = API_AUDIENCE
     settings.AUTH0_JWKS_URL = fake.jwks_url
+    # Redis outlives a test run and ports get reused: start from an empty key cache.
+    jwks.cache_clear()
     org.auth0_org_id = "org_AAAA1111"
     org.save(update_fields=["auth0_org_id"])
     other_org.auth0_org_id = "org_BBBB2222"
@@ -579,6 +581,36 @@ def test_it_picks_up_a_rotation_another_process_already_fetched(auth0, keys, inv
     jwks._local_refetch_at.clear()
     assert call(sign(claims(auth0), keys["next"])).status_code == 200
     assert auth0.requests["/.well-known/jwks.json"] == 2
+
+
+def test_it_refetches_once_after_a_signature_failure_then_stops(auth0, keys, invoices):
+    assert call(sign(claims(auth0), keys["current"])).status_code == 200
+
+    for _ in range(3):
+        assert_rejected(call(sign(claims(auth0), keys["attacker"])), 401, "signature verification")
+    assert auth0.requests["/.well-known/jwks.json"] == 2
+
+
+def test_it_heals_when_a_kid_is_republished_with_a_new_key(auth0, keys, invoices):
+    assert call(sign(claims(auth0), keys["current"])).status_code == 200
+
+    replacement = keys["attacker"]  # same kid, new key material, now the tenant's real key
+    auth0.publish(replacement)
+    assert call(sign(claims(auth0), replacement)).status_code == 200
+    assert auth0.requests["/.well-known/jwks.json"] == 2
+
+
+def test_it_fetches_once_when_many_threads_start_cold(auth0, keys):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from integrations.auth0 import tokens
+
+    token = sign(claims(auth0), keys["current"])
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        subs = list(pool.map(lambda _: tokens.access_token_validate(token)["sub"], range(16)))
+
+    assert subs == ["auth0|6650a1b2c3d4e5f6a7b8c9d0"] * 16
+    assert auth0.requests["/.well-known/jwks.json"] == 1
 
 
 def test_it_answers_503_when_the_jwks_cannot_be_fetched(auth0, keys, settings):

@@ -40,6 +40,7 @@ def auth0(settings, fake):
     settings.AUTH0_CLIENT_SECRET = fake.client_secret
     settings.AUTH0_LOGOUT_URL = fake.base_url + "/v2/logout"
     settings.SITE_URL = "http://testserver"
+    jwks.cache_clear()  # Redis outlives a test run and ports get reused
     return fake
 
 
