@@ -23,7 +23,8 @@ from invoices.models import (
 
 class InvoiceFilter(filters.FilterSet):
     q = filters.CharFilter(method="filter_search", label="Search number, customer or PO")
-    status = filters.MultipleChoiceFilter(choices=InvoiceStatus.choices)
+    # distinct=False: no join can duplicate rows here, and DISTINCT would sort the whole result.
+    status = filters.MultipleChoiceFilter(choices=InvoiceStatus.choices, distinct=False)
     customer = filters.UUIDFilter(field_name="customer__code")
     disputed = filters.BooleanFilter()
     overdue = filters.BooleanFilter(method="filter_overdue", label="Open and past due")
@@ -95,8 +96,8 @@ class CustomerFilter(filters.FilterSet):
 
 class PaymentFilter(filters.FilterSet):
     q = filters.CharFilter(method="filter_search", label="Search reference or customer")
-    status = filters.MultipleChoiceFilter(choices=PaymentStatus.choices)
-    method = filters.MultipleChoiceFilter(choices=PaymentMethod.choices)
+    status = filters.MultipleChoiceFilter(choices=PaymentStatus.choices, distinct=False)
+    method = filters.MultipleChoiceFilter(choices=PaymentMethod.choices, distinct=False)
     customer = filters.UUIDFilter(field_name="customer__code")
     currency = filters.CharFilter(lookup_expr="iexact")
     received_after = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")

@@ -160,6 +160,18 @@ class Invoice(TimestampedModel):
             ),
             models.Index(fields=["organization", "-created_at"]),
             models.Index(fields=["organization", "issue_date"]),
+            # The API pages by keyset over (sort field, code): one index per sortable field,
+            # ending in the tie-breaker, so a page is an index range read in order.
+            models.Index(
+                fields=["organization", "issue_date", "code"], name="invoice_keyset_issue_idx"
+            ),
+            models.Index(
+                fields=["organization", "due_date", "code"], name="invoice_keyset_due_idx"
+            ),
+            models.Index(fields=["organization", "total", "code"], name="invoice_keyset_total_idx"),
+            models.Index(
+                fields=["organization", "balance", "code"], name="invoice_keyset_balance_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -246,6 +258,12 @@ class Payment(TimestampedModel):
             models.Index(fields=["organization", "customer", "received_at"]),
             models.Index(fields=["organization", "status", "received_at"]),
             models.Index(fields=["organization", "-created_at"]),
+            models.Index(
+                fields=["organization", "received_at", "code"], name="payment_keyset_received_idx"
+            ),
+            models.Index(
+                fields=["organization", "amount", "code"], name="payment_keyset_amount_idx"
+            ),
         ]
 
     def __str__(self) -> str:
