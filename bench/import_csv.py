@@ -136,6 +136,85 @@ def bare_copy(url: str, path: Path) -> tuple[float, int]:
     return elapsed, count
 
 
+def table_floor(path: Path, organization) -> float:
+    """The same file loaded into our real tables with no checks at all: COPY into a typed temp
+    table, one INSERT of the customers, one plain INSERT of the invoices, commit. This is the cost
+    the schema itself imposes (10 indexes, foreign keys and check constraints on the invoice
+    table), shown beside the import so the import's own overhead can be read off."""
+    from django.db import connection, transaction
+
+    from invoices.imports.loader import _defaults_sql
+    from invoices.models import Customer, Invoice
+
+    customer_cols = {
+        "organization_id": "%(org)s",
+        "source": "'csv'",
+        "external_id": "customer",
+        "name": "min(customer_name)",
+        "currency": "min(currency)",
+    }
+    invoice_cols = {
+        "organization_id": "%(org)s",
+        "customer_id": "c.id",
+        "number": "f.number",
+        "source": "'csv'",
+        "external_id": "f.external_id",
+        "issue_date": "f.issue_date",
+        "due_date": "f.due_date",
+        "currency": "f.currency",
+        "subtotal": "f.total",
+        "tax_total": "0",
+        "total": "f.total",
+        "balance": "CASE WHEN f.paid_date IS NOT NULL THEN 0 "
+        "ELSE f.total - coalesce(f.amount_paid, 0) END",
+        "status": "CASE WHEN f.paid_date IS NOT NULL THEN 'paid' "
+        "WHEN f.amount_paid IS NOT NULL THEN 'partially_paid' ELSE 'open' END",
+        "disputed": "f.disputed",
+        "po_number": "coalesce(f.po_number, '')",
+        "payment_terms_days": "30",
+        "paid_date": "f.paid_date",
+        "attributes": "'{}'::jsonb",
+    }
+    params = {"org": organization.id}
+    for model, cols in ((Customer, customer_cols), (Invoice, invoice_cols)):
+        for column, value in _defaults_sql(
+            model, [*cols, "code", "created_at", "updated_at"]
+        ).items():
+            params[f"{model.__name__}_{column}"] = value
+            cols[column] = f"%({model.__name__}_{column})s"
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as django_cursor:
+        cursor = django_cursor.cursor
+        cursor.execute(
+            "CREATE TEMP TABLE floor_stage (external_id text, number text, customer text, "
+            "customer_name text, issue_date date, due_date date, currency text, total numeric, "
+            "amount_paid numeric, disputed boolean, po_number text, paid_date date) "
+            "ON COMMIT DROP"
+        )
+        with (
+            cursor.copy("COPY floor_stage FROM STDIN (FORMAT csv, HEADER true)") as copy,
+            path.open("rb") as handle,
+        ):
+            while block := handle.read(1 << 20):
+                copy.write(block)
+        cursor.execute(
+            "INSERT INTO invoices_customer "
+            f"(code, created_at, updated_at, {', '.join(customer_cols)}) "
+            f"SELECT gen_random_uuid(), now(), now(), {', '.join(customer_cols.values())} "
+            "FROM floor_stage GROUP BY customer",
+            params,
+        )
+        cursor.execute(
+            "INSERT INTO invoices_invoice "
+            f"(code, created_at, updated_at, {', '.join(invoice_cols)}) "
+            f"SELECT gen_random_uuid(), now(), now(), {', '.join(invoice_cols.values())} "
+            "FROM floor_stage f JOIN invoices_customer c ON c.organization_id = %(org)s "
+            "AND c.source = 'csv' AND c.external_id = f.customer",
+            params,
+        )
+    return time.perf_counter() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -182,6 +261,10 @@ def main() -> int:
         copy_seconds, copied = bare_copy(bench_url, path)
         print(f"bare COPY:  {copy_seconds:.2f} s  rows={copied:,}", flush=True)
 
+        floor_org = Organization.objects.create(slug="bench-floor", name="Bench floor")
+        floor_seconds = table_floor(path, floor_org)
+        print(f"floor (no checks, plain INSERT into our tables): {floor_seconds:.2f} s", flush=True)
+
         started = time.perf_counter()
         again = csv_import(organization=organization, kind="invoices", file=path)
         reimport_seconds = time.perf_counter() - started
@@ -208,6 +291,9 @@ def main() -> int:
         "bare_copy_seconds": round(copy_seconds, 2),
         "bare_copy_rows_per_second": round(args.rows / copy_seconds),
         "ratio_import_to_copy": round(import_seconds / copy_seconds, 2),
+        "table_floor_seconds": round(floor_seconds, 2),
+        "ratio_floor_to_copy": round(floor_seconds / copy_seconds, 2),
+        "ratio_import_to_floor": round(import_seconds / floor_seconds, 2),
         "import_phases_seconds": {
             **result.timings,
             "commit_and_rest": round(import_seconds - sum(result.timings.values()), 2),
