@@ -184,7 +184,9 @@ def test_it_works_the_worklist_without_full_page_reloads(page, world, tmp_path):
         "() => document.querySelectorAll('#invoice-table tbody tr').length == 10"
     )
     first_page = _rows(page)
-    page.click("#invoice-table nav.pager a[rel=next]")
+    # Page forward by keyboard: focus the "Next" link and press Enter.
+    page.focus("#invoice-table nav.pager a[rel=next]")
+    page.keyboard.press("Enter")
     page.wait_for_url("**page=2**")
     page.wait_for_function("() => document.querySelectorAll('#invoice-table tbody tr').length == 6")
     assert set(_rows(page)).isdisjoint(first_page)
