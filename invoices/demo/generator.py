@@ -121,6 +121,8 @@ def _chunk(
         weekend_ok=col["method"][cust] == "card",
     )
     pay = np.where(pay <= issue, dates.business_day(issue + 1), pay)
+    # A disputed invoice is paid once the dispute is settled, whatever the payment run.
+    pay = np.where(disputed & (pay < resolved), dates.business_day(resolved), pay)
 
     dispute = dispute_amounts(rng, lines, disputed, category, subtotal, tax, total)
     partial_category = np.isin(category, [CATEGORIES.index(c) for c in PARTIAL_CATEGORIES])

@@ -229,6 +229,9 @@ def test_it_writes_realistic_dispute_notes(world):
         found = re.findall(r"INV-\d{4}-\d{6}", note["text"])
         assert not found or number in found
         assert dt.date.fromisoformat(note["opened_on"]) <= AS_OF
+        if note["status"] == "resolved":
+            assert note["opened_on"] < note["resolved_on"] <= AS_OF.isoformat()
+            assert note["resolution"] in ("paid_in_full", "short_paid", "voided")
         assert Decimal(note["amount"]) > 0
     assert numbers
 
