@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hmac
 import json
+import math
 import re
 import time
 from typing import Any
@@ -82,7 +83,7 @@ def _verified_claims(token: str) -> dict[str, Any]:
     # key (CVE-2024-33663) die here, whatever python-jose would do with them.
     alg = header.get("alg")
     if alg != ALGORITHM:
-        raise TokenInvalid(f"unsupported algorithm {alg}: only {ALGORITHM} is accepted")
+        raise TokenInvalid(f"unsupported algorithm {str(alg)[:32]}: only {ALGORITHM} is accepted")
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise TokenInvalid("malformed token: the header has no kid")
@@ -92,7 +93,10 @@ def _verified_claims(token: str) -> dict[str, Any]:
     try:
         payload = _verify(token, key)
     except JOSEError as exc:
-        fresh = jwks.signing_key_refreshed(kid=kid, current=key)
+        try:
+            fresh = jwks.signing_key_refreshed(kid=kid, current=key)
+        except jwks.JwksUnavailable:
+            fresh = None  # the key we hold already said no; an outage does not change that
         if fresh is None:
             raise TokenInvalid("signature verification failed") from exc
         try:
@@ -125,7 +129,13 @@ def _number(claims: dict[str, Any], name: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TokenInvalid(f"malformed token: {name} must be a number of seconds")
-    return float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds) or abs(seconds) > 1e11:  # beyond year 5000: not a time
+        raise TokenInvalid(f"malformed token: {name} is not a plausible time")
+    return seconds
 
 
 def _check_times(claims: dict[str, Any], *, now: float) -> None:

@@ -403,6 +403,12 @@ def _bad_tokens():
             "malformed token: exp must be a number",
         ),
         (
+            "exp absurdly far in the future",
+            lambda f, k: sign(claims(f, exp=10**400), k["current"]),
+            401,
+            "malformed token: exp is not a plausible time",
+        ),
+        (
             "missing sub",
             lambda f, k: sign(claims(f, sub=None), k["current"]),
             401,
