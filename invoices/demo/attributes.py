@@ -74,7 +74,6 @@ def invoice_attributes(
     customers: pd.DataFrame,
     cust: np.ndarray,
     numbers: np.ndarray,
-    skeleton: pd.DataFrame,
     lines: pd.DataFrame,
     dispute: dict[str, np.ndarray],
     state: dict[str, np.ndarray],

@@ -158,7 +158,6 @@ def _chunk(
         rng,
         col,
         cust,
-        issue,
         events=[
             # (invoice, day, amount, may share a payment with other invoices)
             (np.flatnonzero(installment), first_day[installment], first_amount[installment], 0),
@@ -205,7 +204,6 @@ def _chunk(
         customers,
         cust,
         numbers,
-        skeleton,
         lines,
         dispute,
         dict(

@@ -16,7 +16,6 @@ def build_payments(
     rng: np.random.Generator,
     col: dict[str, np.ndarray],
     cust: np.ndarray,
-    issue: np.ndarray,
     *,
     events: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]],
     method_pref: np.ndarray,
