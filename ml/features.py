@@ -67,6 +67,11 @@ FEATURE_COLUMNS: list[str] = [
     "mean_days_to_pay",
     "last3_days_to_pay",
     "std_days_to_pay",
+    "last5_late_share",
+    "last5_days_to_pay",
+    "ewm_late",
+    "ewm_days_late",
+    "ewm_days_to_pay",
     "prior_disputes",
     "dispute_share",
     # customer exposure at the cutoff
@@ -104,12 +109,17 @@ FEATURE_DESCRIPTIONS: dict[str, str] = {
     "late_share": "customer paid {late_share:.0%} of its past invoices late",
     "mean_days_late": "customer pays on average {mean_days_late:.1f} days after the due date",
     "median_days_late": "customer's typical delay is {median_days_late:.0f} days past due",
-    "last3_days_late": "customer's last 3 invoices were paid {last3_days_late:.1f} days late on average",
+    "last3_days_late": "customer's last 3 invoices were {last3_days_late:.1f} days late on average",
     "last_days_late": "customer's most recent invoice was paid {last_days_late:.0f} days late",
-    "trend_days_late": "customer's recent delay differs from its usual by {trend_days_late:+.1f} days",
+    "trend_days_late": "customer's recent delay is {trend_days_late:+.1f} days off its usual",
     "mean_days_to_pay": "customer takes {mean_days_to_pay:.0f} days to pay on average",
     "last3_days_to_pay": "customer took {last3_days_to_pay:.0f} days to pay its last 3 invoices",
     "std_days_to_pay": "customer's payment timing varies by {std_days_to_pay:.0f} days",
+    "last5_late_share": "customer paid {last5_late_share:.0%} of its last 5 invoices late",
+    "last5_days_to_pay": "customer took {last5_days_to_pay:.0f} days to pay its last 5 invoices",
+    "ewm_late": "customer's recent invoices were mostly late (recency-weighted {ewm_late:.0%})",
+    "ewm_days_late": "customer's recent invoices were {ewm_days_late:.1f} days late (weighted)",
+    "ewm_days_to_pay": "recent invoices took {ewm_days_to_pay:.0f} days to pay (weighted)",
     "prior_disputes": "customer disputed {prior_disputes:.0f} earlier invoices",
     "dispute_share": "customer disputed {dispute_share:.0%} of its earlier invoices",
     "prior_issued_count": "customer has {prior_issued_count:.0f} earlier invoices",
@@ -119,12 +129,12 @@ FEATURE_DESCRIPTIONS: dict[str, str] = {
     "overdue_count": "customer has {overdue_count:.0f} overdue invoices",
     "overdue_amount": "customer has {overdue_amount:,.0f} overdue",
     "failed_payments": "customer had {failed_payments:.0f} failed payments",
-    "failed_payments_90d": "customer had {failed_payments_90d:.0f} failed payments in the last 90 days",
+    "failed_payments_90d": "customer had {failed_payments_90d:.0f} failed payments in 90 days",
     "days_since_last_payment": "customer's last payment was {days_since_last_payment:.0f} days ago",
-    "days_since_prior_invoice": "previous invoice to this customer was {days_since_prior_invoice:.0f} days earlier",
+    "days_since_prior_invoice": "previous invoice was {days_since_prior_invoice:.0f} days earlier",
     "tenure_days": "customer has been billed for {tenure_days:.0f} days",
-    "org_late_share_90d": "{org_late_share_90d:.0%} of all invoices settled in the last 90 days were late",
-    "org_mean_days_late_90d": "invoices settled in the last 90 days were {org_mean_days_late_90d:.1f} days late on average",
+    "org_late_share_90d": "{org_late_share_90d:.0%} of all invoices settled in 90 days were late",
+    "org_mean_days_late_90d": "recent settlements were {org_mean_days_late_90d:.1f} days late",
 }
 
 # Composite sort key: customer code in the high bits, day number in the low bits.
@@ -266,7 +276,18 @@ def _history(inv: pd.DataFrame, pay: pd.DataFrame, q_codes: np.ndarray, q_days: 
         f["last3_days_late"] = _nanmean_rows(last)
         f["last3_days_to_pay"] = _nanmean_rows(last_pay)
         f["trend_days_late"] = f["last3_days_late"] - f["mean_days_late"]
-        f["median_days_late"] = _expanding_median(st, "days_late", s0, s1)
+        f["median_days_late"] = _expanding_stat(st, "days_late", s0, s1, "median")
+        w = np.maximum(s1 - 5, s0)
+        n5 = (s1 - w).astype(float)
+        f["last5_late_share"] = np.where(
+            n5 > 0, st.total("late", w, s1) / np.maximum(n5, 1), np.nan
+        )
+        f["last5_days_to_pay"] = np.where(
+            n5 > 0, st.total("days_to_pay", w, s1) / np.maximum(n5, 1), np.nan
+        )
+        f["ewm_late"] = _expanding_stat(st, "late", s0, s1, "ewm")
+        f["ewm_days_late"] = _expanding_stat(st, "days_late", s0, s1, "ewm")
+        f["ewm_days_to_pay"] = _expanding_stat(st, "days_to_pay", s0, s1, "ewm")
         f["prior_disputes"] = st.total("disputed", s0, s1)
         f["dispute_share"] = np.where(has, f["prior_disputes"] / prior, np.nan)
 
@@ -353,22 +374,24 @@ def _nanmean_rows(cols: list[np.ndarray]) -> np.ndarray:
         return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
 
 
-def _expanding_median(ev: _Events, name: str, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Median of the customer's events before the cutoff: the expanding median per customer
-    (computed once over the sorted events) read at the last event before the cutoff."""
+_EWM_ALPHA = 0.3  # weight of the most recent settled invoice in recency-weighted stats
+
+
+def _expanding_stat(
+    ev: _Events, name: str, start: np.ndarray, end: np.ndarray, stat: str
+) -> np.ndarray:
+    """A per-customer running statistic (median, or exponentially weighted mean) of the
+    events before the cutoff: computed once over the sorted events, then read at the
+    customer's last event before each cutoff."""
     values = ev.values[name]
     out = np.full(len(end), np.nan)
     if not len(values):
         return out
-    med = (
-        pd.Series(values)
-        .groupby(ev.codes, sort=False)
-        .expanding()
-        .median()
-        .reset_index(level=0, drop=True)
-        .sort_index()
-        .to_numpy()
+    grouped = pd.Series(values).groupby(ev.codes, sort=False)
+    running = (
+        grouped.expanding().median() if stat == "median" else grouped.ewm(alpha=_EWM_ALPHA).mean()
     )
+    med = running.reset_index(level=0, drop=True).sort_index().to_numpy()
     ok = end > start
     out[ok] = med[end[ok] - 1]
     return out
@@ -411,7 +434,7 @@ def _invoice_own(inv: pd.DataFrame, typical_at_issue: np.ndarray) -> dict[str, n
     with np.errstate(invalid="ignore", divide="ignore"):
         f["amount_ratio"] = np.where(typical_at_issue > 0, amount / typical_at_issue, np.nan)
     f["issue_month"] = issue.month.to_numpy().astype(float)
-    f["issue_dow"] = issue.dayofweek.to_numpy().astype(float)
+    f["issue_dow"] = issue.day_of_week.to_numpy().astype(float)
     f["issue_dom"] = issue.day.to_numpy().astype(float)
     f["month_end"] = np.asarray(issue.days_in_month - issue.day < 5, dtype=float)
     f["quarter_end"] = np.asarray(issue.month % 3 == 0, dtype=float)

@@ -60,12 +60,13 @@ def payment_model_evaluate(
     test_fraction: float = 0.25,
     as_of: dt.date | None = None,
     seed: int = 0,
+    params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Time-split holdout evaluation of the payment model beside the four baselines."""
     as_of = as_of or _today(organization)
     invoices, payments = _load(organization, as_of)
     report, _ = evaluate_payment(
-        invoices, payments, test_fraction=test_fraction, as_of=as_of, seed=seed
+        invoices, payments, test_fraction=test_fraction, as_of=as_of, seed=seed, params=params
     )
     return report
 
@@ -77,6 +78,7 @@ def payment_model_train(
     tolerance: float = DEFAULT_TOLERANCE,
     as_of: dt.date | None = None,
     seed: int = 0,
+    params: dict[str, Any] | None = None,
 ) -> ModelVersion:
     """Evaluate on the time holdout, refit on everything, register the candidate and
     promote it if it beats the active version. Returns the (refreshed) candidate."""
@@ -90,12 +92,14 @@ def payment_model_train(
         as_of=as_of,
         seed=seed,
         features=features,
+        params=params,
     )
     labels = training_labels(invoices, as_of)
     production = PaymentModel.fit(
         features.loc[labels.index],
         labels,
         params={
+            **(params or {}),
             "distributions": [eval_model.distribution],
             "sigmas": [eval_model.sigma],
         },
