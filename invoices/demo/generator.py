@@ -152,7 +152,6 @@ def _chunk(
     first_day = dates.business_day(np.maximum(first_day, issue + 1))
     final_amount = total - first_amount - np.where(short_pay, dispute["diff"], 0)
 
-    method_pref = col["method"][cust]
     payments, allocations = build_payments(
         spec,
         rng,
@@ -168,7 +167,6 @@ def _chunk(
                 1,
             ),
         ],
-        method_pref=method_pref,
     )
 
     # Final ledger state from the allocations of succeeded payments, as of the as-of date.

@@ -18,7 +18,6 @@ def build_payments(
     cust: np.ndarray,
     *,
     events: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]],
-    method_pref: np.ndarray,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Turn intended payment events into payments, failed attempts, retries and refunds."""
     invoice = np.concatenate([e[0] for e in events]).astype(np.int64)
@@ -28,7 +27,7 @@ def build_payments(
     keep = amount > 0
     invoice, day, amount, groupable = invoice[keep], day[keep], amount[keep], groupable[keep]
     customer = cust[invoice]
-    method = method_pref[customer].copy()
+    method = col["method"][customer].copy()  # the customer's usual method
     other = rng.random(invoice.size) < 0.1
     if other.any():
         alternatives = np.array(["wire", "check", "ach", "card"], dtype=object)

@@ -196,6 +196,26 @@ def test_it_fails_card_and_ach_payments_with_real_reasons_and_retries_them(world
     assert (retries["status"] == "succeeded").sum() > 5
 
 
+def test_it_pays_mostly_by_the_customers_usual_method_within_its_currency(world):
+    payments = world["payments"].merge(
+        world["customers"][["key", "method", "currency"]],
+        left_on="customer",
+        right_on="key",
+        suffixes=("", "_usual"),
+    )
+    assert (payments["method"] == payments["method_usual"]).mean() > 0.85
+    assert (payments["currency"] == payments["currency_usual"]).all()
+    euro = payments[payments["currency"] == "EUR"]
+    assert set(euro["method"]) <= {"sepa", "wire", "card"}
+
+
+def test_it_copes_with_fewer_invoices_than_customers():
+    frames = _frames(_spec(customers=30, invoices=12, chunk_customers=7))
+    assert len(frames["invoices"]) == 12
+    assert len(frames["customers"]) == 30
+    assert frames["invoices"]["number"].is_unique
+
+
 def test_it_has_refunds_partial_payments_write_offs_and_voids(world):
     statuses = world["invoices"]["status"].value_counts()
     assert statuses["written_off"] > 0 and statuses["void"] > 0
