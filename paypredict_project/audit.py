@@ -30,6 +30,15 @@ def acting_as(user=None, label: str = "") -> Iterator[None]:
         _actor.reset(token)
 
 
+def set_actor(user, label: str = "") -> None:
+    """Name the actor for the rest of this request/task context.
+
+    Token authentication runs inside the view, after AuditContextMiddleware, so it
+    names the token's user here; the middleware's context is reset when the request ends.
+    """
+    _actor.set((user, label or getattr(user, "email", "") or str(user)))
+
+
 class AuditContextMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response

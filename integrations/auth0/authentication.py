@@ -126,7 +126,7 @@ class Auth0JWTAuthentication(BaseAuthentication):
             target.membership = None
         # The audit middleware ran before DRF authenticated the token; name the real actor.
         # Its acting_as() resets the context variable when the request ends.
-        audit._actor.set((user, user.email or user.username))
+        audit.set_actor(user, user.email or user.username)
         return user, claims
 
     def authenticate_header(self, request):
