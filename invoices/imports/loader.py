@@ -34,7 +34,7 @@ TERMINAL = ("draft", "void", "written_off")
 NOW = "statement_timestamp()"
 # Temporary tables an import creates. ON COMMIT DROP does not fire when the import runs inside
 # an outer transaction (a test, a larger job), so they are also dropped explicitly.
-TEMP_TABLES = ("csv_stage", "csv_customer_map", "csv_applied", "csv_touched")
+TEMP_TABLES = ("csv_stage", "csv_customer_map", "csv_applied", "csv_touched", "csv_existing")
 # Enough to fix a file by; the total count is always exact.
 MAX_REPORTED_ERRORS = 10_000
 
@@ -171,6 +171,19 @@ class KindLoader:
         # Unchanged rows are left out of the INSERT up front: ON CONFLICT DO UPDATE would lock
         # (and so rewrite) every conflicting row even when its WHERE then skips the update, which
         # made an idempotent re-import of a big file cost nearly as much as the first one.
+        # The stored versions of the file's rows, copied aside first: joining the target table
+        # inside its own INSERT could rescan the pages that INSERT keeps adding to.
+        self.cursor.execute(
+            f"""
+            CREATE TEMP TABLE csv_existing ON COMMIT DROP AS
+            SELECT ex.id, ex.external_id, {", ".join(f"ex.{column}" for column in update)}
+            FROM csv_stage s JOIN {table} ex ON ex.organization_id = %(org)s
+                AND ex.source = 'csv' AND ex.external_id = s.external_id
+                AND NOT (ex.external_id = '')
+            """,
+            params,
+        )
+        self.cursor.execute("ANALYZE csv_existing")
         existing = ", ".join(f"ex.{column}" for column in update)
         proposed = ", ".join(_over_existing(expr, insert) for expr in update.values())
         self.cursor.execute(
@@ -178,8 +191,7 @@ class KindLoader:
             WITH written AS (
                 INSERT INTO {table} AS t ({", ".join(columns)})
                 SELECT {", ".join(exprs)} FROM {source_sql}
-                LEFT JOIN {table} ex ON ex.organization_id = %(org)s AND ex.source = 'csv'
-                    AND ex.external_id = s.external_id AND NOT (ex.external_id = '')
+                LEFT JOIN csv_existing ex ON ex.external_id = s.external_id
                 WHERE ex.id IS NULL OR ({existing}) IS DISTINCT FROM ({proposed})
                 ON CONFLICT (organization_id, source, external_id) WHERE NOT (external_id = '')
                 DO UPDATE SET {sets}, updated_at = {NOW}
