@@ -43,6 +43,9 @@ from ml.artifacts import file_sha256, verify_sha256
 ARTIFACT_NAME = "payment_model.json"
 FORMAT_VERSION = 2
 MAX_DAYS = 3650.0  # predictions beyond ten years are reported as ten years
+# The AFT model describes log(T + OFFSET): same-day and next-day payments (T ~ 0) would
+# otherwise be extreme outliers on the log scale and dominate the fit.
+OFFSET = 10.0
 _EPS = 1e-6
 
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -63,7 +66,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "aft_max_depth": 3,
     "aft_min_child_weight": 5.0,
     "distributions": ["normal", "logistic"],
-    "sigmas": [0.4, 0.7, 1.0],
+    "sigmas": [0.15, 0.3, 0.6, 1.0],
     "spread_grid": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.4, 1.7, 2.0, 2.5],
     "calibration": "auto",  # "auto" (cross-fit choice on validation), "platt", "isotonic", "none"
     "refit_all": True,  # after tuning, refit both boosters on fit + validation rows
@@ -365,6 +368,9 @@ class PaymentModel:
         X_fit, X_val = X.iloc[:n_fit], X.iloc[n_fit:]
 
         # 1. AFT: distribution and scale by validation negative log-likelihood.
+        exact_fit = np.isfinite(fit_labels["upper_days"].to_numpy())
+        typical = fit_labels["lower_days"].to_numpy()[exact_fit] if exact_fit.any() else [30.0]
+        p["_aft_base_score"] = float(np.median(typical)) + OFFSET
         d_fit, d_val = _aft_matrix(X_fit, fit_labels), _aft_matrix(X_val, val_labels)
         best: tuple[float, str, float, xgb.Booster] | None = None
         for dist in p["distributions"]:
@@ -469,7 +475,7 @@ class PaymentModel:
         return mu, np.clip(p, 1e-4, 1 - 1e-4), due
 
     def margin(self, X: pd.DataFrame) -> np.ndarray:
-        """mu: the AFT model's log days-to-pay location."""
+        """mu: the AFT model's location of log(days to pay + OFFSET)."""
         return self._parts(X)[0]
 
     def _cdf_parts(self, mu, p, due, days) -> np.ndarray:
@@ -539,9 +545,15 @@ class PaymentModel:
         """Per-feature contributions plus ``bias``: the classifier's ``pred_contribs`` on the
         log-odds of paying on time, negated, so POSITIVE = pushes the payment LATER."""
         A = X[self.feature_columns].to_numpy(dtype=float)
-        contribs = self.classifier.predict(self._matrix(X), pred_contribs=True).astype(float)
+        m = self._matrix(X)
+        contribs = self.classifier.predict(m, pred_contribs=True).astype(float)
         contribs[:, :-1] += self.linear.contributions(A)
-        contribs[:, -1] += self.linear.intercept
+        # With a base margin XGBoost adds no base_score, while pred_contribs (computed
+        # without one) puts base_score in the bias column: fold the exact remainder into
+        # the bias so the contributions add up to the classifier's log-odds.
+        m.set_base_margin(self.linear.margin(A))
+        log_odds = self.classifier.predict(m, output_margin=True).astype(float)
+        contribs[:, -1] += log_odds - contribs.sum(axis=1)
         contribs = -contribs
         return pd.DataFrame(contribs, columns=[*self.feature_columns, "bias"], index=X.index)
 
@@ -554,6 +566,7 @@ class PaymentModel:
             "distribution": self.distribution,
             "sigma": self.sigma,
             "spread": self.spread,
+            "offset_days": OFFSET,
             "calibrator": self.calibrator.to_dict(),
             "linear": self.linear.to_dict(),
             "params": self.params,
@@ -608,8 +621,8 @@ class PaymentModel:
 # ---------------------------------------------------------------- the spliced CDF
 def _spliced_cdf(dist, scale, mu, p, due, days) -> np.ndarray:
     days = np.maximum(np.asarray(days, dtype=float), 1e-3)
-    a_d = _dist_cdf(dist, (np.log(days) - mu) / scale)
-    a_due = np.clip(_dist_cdf(dist, (np.log(due) - mu) / scale), _EPS, 1 - _EPS)
+    a_d = _dist_cdf(dist, (np.log(days + OFFSET) - mu) / scale)
+    a_due = np.clip(_dist_cdf(dist, (np.log(due + OFFSET) - mu) / scale), _EPS, 1 - _EPS)
     before = p * a_d / a_due
     after = p + (1 - p) * (a_d - a_due) / (1 - a_due)
     return np.clip(np.where(days <= due, before, after), 0.0, 1.0)
@@ -617,13 +630,13 @@ def _spliced_cdf(dist, scale, mu, p, due, days) -> np.ndarray:
 
 def _spliced_ppf(dist, scale, mu, p, due, q) -> np.ndarray:
     q = np.clip(np.asarray(q, dtype=float), 0.0, 1.0)
-    a_due = np.clip(_dist_cdf(dist, (np.log(due) - mu) / scale), _EPS, 1 - _EPS)
+    a_due = np.clip(_dist_cdf(dist, (np.log(due + OFFSET) - mu) / scale), _EPS, 1 - _EPS)
     target = np.where(
         q <= p,
         q / p * a_due,
         a_due + (q - p) / np.maximum(1 - p, _EPS) * (1 - a_due),
     )
-    out = np.exp(mu + scale * _dist_ppf(dist, target))
+    out = np.exp(mu + scale * _dist_ppf(dist, target)) - OFFSET
     return np.clip(out, 0.5, MAX_DAYS)
 
 
@@ -638,8 +651,8 @@ def _matrix_of(
 
 def _aft_matrix(X: pd.DataFrame, labels: pd.DataFrame) -> xgb.DMatrix:
     d = _matrix_of(X)
-    d.set_float_info("label_lower_bound", labels["lower_days"].to_numpy(dtype=np.float64))
-    d.set_float_info("label_upper_bound", labels["upper_days"].to_numpy(dtype=np.float64))
+    d.set_float_info("label_lower_bound", labels["lower_days"].to_numpy(dtype=np.float64) + OFFSET)
+    d.set_float_info("label_upper_bound", labels["upper_days"].to_numpy(dtype=np.float64) + OFFSET)
     return d
 
 
@@ -670,6 +683,9 @@ def _aft_params(p: dict[str, Any], dist: str, sigma: float, seed: int) -> dict[s
         "learning_rate": p["aft_learning_rate"],
         "max_depth": p["aft_max_depth"],
         "min_child_weight": p["aft_min_child_weight"],
+        # Start the trees at the typical time to pay (the default start, 0.5 days, costs
+        # hundreds of rounds and lets early stopping halt a model that is still shifting).
+        "base_score": p["_aft_base_score"],
     }
 
 
