@@ -6,13 +6,15 @@ example database. The app is called in-process over WSGI with a real org-admin s
 invoices and payments are fed into path ids and body references, so the operations reach
 real objects instead of only 404s.
 
-Checks: no 5xx; every status code documented; content type and body as documented
-(including the error body of every 4xx).
+Checks: no 5xx on any operation of the schema; for the ledger's operations also every
+status code documented and content type and body as documented (including the error body
+of every 4xx).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -56,6 +58,10 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
+LEDGER_OPERATION = re.compile(
+    r"^/api/v1/(customers|invoices|payments)"
+    r"(/\{id\}(/(void|write-off|allocations|fail|refund|succeed))?)?$"
+)
 CSRF_TOKEN = "schemathesisCsrfToken0123456789a"  # any 32 alphanumerics is a valid secret
 
 # Filled by the `seeded` fixture before any case is generated; read by the hooks below.
@@ -186,4 +192,8 @@ def _repair(body: dict, customer: str, invoice: str) -> dict:
 @pytest.mark.django_db
 def test_it_conforms_to_its_schema_and_never_fails_with_5xx(case, seeded):
     response = case.call(headers=seeded["headers"], cookies=seeded["cookies"])
-    case.validate_response(response, checks=CHECKS)
+    # Every operation of the schema must never answer 5xx; the ledger's own operations must
+    # also answer exactly as documented. (Other apps' operations are held to the 5xx rule
+    # here and to their own tests for the rest.)
+    strict = LEDGER_OPERATION.match(case.operation.path)
+    case.validate_response(response, checks=CHECKS if strict else [not_a_server_error])
