@@ -107,6 +107,11 @@ class PredictionFields(models.Model):
 
 
 class Prediction(PredictionFields):
+    # The composite (organization, ...) indexes below serve organization lookups; a separate
+    # FK index would only slow down the million-row nightly upsert.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     invoice = models.OneToOneField(Invoice, on_delete=models.CASCADE, related_name="prediction")
     # [{"feature", "text", "direction": "later"|"earlier", "impact": float}], strongest first.

@@ -47,7 +47,8 @@ def factor_text(feature: str, values: dict[str, float]) -> str:
 
 
 def impact_words(impact: float) -> str:
-    change = math.exp(impact) - 1.0
+    # Clipped: a contribution beyond +-5 (x150) is already "far later/sooner" in words.
+    change = math.exp(max(min(impact, 5.0), -5.0)) - 1.0
     return f"{change:+.0%} time to pay"
 
 
@@ -73,6 +74,8 @@ def explain_rows(X: pd.DataFrame, contributions: pd.DataFrame) -> list[list[dict
     values = X[value_cols].to_numpy(dtype=float)
     col_pos = {name: i for i, name in enumerate(value_cols)}
     out: list[list[dict[str, Any]]] = []
+    # Many rows share a sentence (counts, same customer): format each one once per call.
+    texts: dict[tuple, str] = {}
     for r in range(n):
         row_c = C[r]
         chosen = [(j, row_c[j]) for j in later_idx[r] if row_c[j] >= MIN_IMPACT]
@@ -83,11 +86,15 @@ def explain_rows(X: pd.DataFrame, contributions: pd.DataFrame) -> list[list[dict
         for j, c in chosen:
             feature = features[j]
             needed = _PLACEHOLDERS.get(feature, [])
-            vals = {name: float(row_values[col_pos[name]]) for name in needed if name in col_pos}
+            key = (feature, *(float(row_values[col_pos[n]]) for n in needed if n in col_pos))
+            text = texts.get(key)
+            if text is None:
+                vals = {n: float(row_values[col_pos[n]]) for n in needed if n in col_pos}
+                text = texts[key] = factor_text(feature, vals)
             factors.append(
                 {
                     "feature": feature,
-                    "text": factor_text(feature, vals),
+                    "text": text,
                     "direction": "later" if c > 0 else "earlier",
                     "impact": round(float(c), 4),
                     "effect": impact_words(float(c)),

@@ -3,7 +3,7 @@
 One call loads the organization's ledger once (``ledger_frames``), builds the as-of
 features of its open invoices, predicts in chunks and writes each chunk with COPY into a
 temporary table followed by one ``INSERT ... ON CONFLICT DO UPDATE`` (and one history
-insert fed by its RETURNING rows). Nothing here issues a query per invoice.
+insert of the rows that moved). Nothing here issues a query per invoice.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 OPEN_STATUS_VALUES = tuple(str(s) for s in OPEN_STATUSES)
 # Days past due at which the risk is graded on the next horizon (see risk_probability).
 MILESTONES = (0, 30, 60, 90)
+# A rescoring is kept in the history only when it moved at least this much.
+HISTORY_MIN_P_CHANGE = 0.05
+HISTORY_MIN_DAYS_CHANGE = 3
 
 
 class NoActiveModel(Exception):
@@ -184,27 +187,43 @@ def _write_chunk(
         "p_paid_by_due, p_paid_30, p_paid_60, p_paid_90, expected_date, lower_date, "
         "upper_date, risk_probability, risk_level"
     )
+    params = {"org": organization.pk, "version": version_id, "scored_at": scored_at, "as_of": as_of}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMP TABLE tmp_prediction ({columns_sql}) ON COMMIT DROP")
         with cursor.copy(f"COPY tmp_prediction ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
             while chunk := buffer.read(1 << 20):
                 copy.write(chunk)
+        # History first, while the current row still holds the previous prediction: a row
+        # is appended only when the prediction is new or moved materially (risk level, model
+        # version, P(paid by due) by 0.05+, expected date by 3+ days), so nightly rescoring
+        # of a million unchanged-looking invoices does not grow the history by a million.
         cursor.execute(
             f"""
-            WITH written AS (
-                INSERT INTO predictions_prediction
-                    (code, organization_id, invoice_id, model_version_id, scored_at, as_of,
-                     {common}, factors)
-                SELECT gen_random_uuid(), %(org)s, t.invoice_id, %(version)s, %(scored_at)s,
-                       %(as_of)s, {", ".join("t." + c for c in _VALUE_COLUMNS)}, t.factors::jsonb
-                FROM tmp_prediction t
-                ON CONFLICT (invoice_id) DO UPDATE SET {updates}
-                RETURNING {history_cols}
-            )
             INSERT INTO predictions_predictionhistory ({history_cols})
-            SELECT {history_cols} FROM written
+            SELECT %(org)s, t.invoice_id, %(version)s, %(scored_at)s, %(as_of)s,
+                   t.p_paid_by_due, t.p_paid_30, t.p_paid_60, t.p_paid_90, t.expected_date,
+                   t.lower_date, t.upper_date, t.risk_probability, t.risk_level
+            FROM tmp_prediction t
+            LEFT JOIN predictions_prediction p ON p.invoice_id = t.invoice_id
+            WHERE p.id IS NULL
+               OR p.model_version_id <> %(version)s
+               OR p.risk_level <> t.risk_level
+               OR abs(p.p_paid_by_due - t.p_paid_by_due) >= {HISTORY_MIN_P_CHANGE}
+               OR abs(p.expected_date - t.expected_date) >= {HISTORY_MIN_DAYS_CHANGE}
             """,
-            {"org": organization.pk, "version": version_id, "scored_at": scored_at, "as_of": as_of},
+            params,
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO predictions_prediction
+                (code, organization_id, invoice_id, model_version_id, scored_at, as_of,
+                 {common}, factors)
+            SELECT gen_random_uuid(), %(org)s, t.invoice_id, %(version)s, %(scored_at)s,
+                   %(as_of)s, {", ".join("t." + c for c in _VALUE_COLUMNS)}, t.factors::jsonb
+            FROM tmp_prediction t
+            ON CONFLICT (invoice_id) DO UPDATE SET {updates}
+            """,
+            params,
         )
         # ON COMMIT DROP covers the normal case; inside an outer transaction (a test, a
         # caller's atomic block) the commit is later, so drop it now for the next chunk.
