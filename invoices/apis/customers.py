@@ -11,6 +11,7 @@ from invoices.apis.common import (
     JSONObjectField,
     LedgerApi,
     LedgerListApi,
+    ObjectUrlField,
     StrictInputSerializer,
     no_nul_characters,
 )
@@ -32,9 +33,7 @@ class ContactSerializer(StrictInputSerializer):
 
 class CustomerOutputSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="code", read_only=True)
-    url = serializers.HyperlinkedIdentityField(
-        view_name="api:customer-detail", lookup_field="code", lookup_url_kwarg="id"
-    )
+    url = ObjectUrlField("api:customer-detail")
     # Plain strings: stored values may be blank, which `format: email` would not allow.
     email = serializers.CharField(read_only=True)
     contacts = serializers.JSONField()

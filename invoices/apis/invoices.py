@@ -12,6 +12,7 @@ from invoices.apis.common import (
     JSONObjectField,
     LedgerApi,
     LedgerListApi,
+    ObjectUrlField,
     PaymentRefSerializer,
     ScopedCodeField,
     StrictInputSerializer,
@@ -36,9 +37,7 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
 
 class InvoiceOutputSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="code", read_only=True)
-    url = serializers.HyperlinkedIdentityField(
-        view_name="api:invoice-detail", lookup_field="code", lookup_url_kwarg="id"
-    )
+    url = ObjectUrlField("api:invoice-detail")
     customer = CustomerRefSerializer(read_only=True)
     amount_paid = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
     lines = InvoiceLineSerializer(many=True, read_only=True)

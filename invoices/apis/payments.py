@@ -14,6 +14,7 @@ from invoices.apis.common import (
     InvoiceRefSerializer,
     LedgerApi,
     LedgerListApi,
+    ObjectUrlField,
     ScopedCodeField,
     StrictInputSerializer,
     get_by_code,
@@ -40,9 +41,7 @@ class PaymentAllocationSerializer(serializers.ModelSerializer):
 
 class PaymentOutputSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="code", read_only=True)
-    url = serializers.HyperlinkedIdentityField(
-        view_name="api:payment-detail", lookup_field="code", lookup_url_kwarg="id"
-    )
+    url = ObjectUrlField("api:payment-detail")
     customer = CustomerRefSerializer(read_only=True)
     retry_of = serializers.UUIDField(source="retry_of.code", read_only=True, allow_null=True)
     allocated_amount = serializers.SerializerMethodField()
