@@ -273,6 +273,10 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "paypredict_project.api.postprocess_error_responses",
     ],
+    "ENUM_NAME_OVERRIDES": {
+        "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
+        "PaymentStatusEnum": "invoices.models.PaymentStatus",
+    },
 }
 
 # ---------------------------------------------------------------- models & integrations
