@@ -7,8 +7,10 @@ disputes...) is covered without touching this file:
   like an id/code) is tried with the id of every org-A object and must answer 404 (or 405
   for a method it does not take) to GET, HTMX GET, POST, PUT, PATCH and DELETE;
 - any other route is fetched with GET (plain and HTMX, bare and with org A's ids and
-  invoice number as query parameters) and must not fail or show anything of org A;
-- after each route, every org-A row in the database is exactly as before.
+  invoice number as query parameters) and POSTed a form naming org A and its objects, and
+  must not fail or show anything of org A;
+- after each route, every org-A row in the database is exactly as before, and the
+  outsider's API lists still show nothing of org A (no request switched their session).
 
 Org A's identifying strings (customer names and e-mails, invoice numbers, PO numbers, line
 descriptions, payment references, every UUID) must not appear in any body. The one
@@ -113,7 +115,7 @@ class OrgA:
         InvoiceFactory(customer=b_customer, number="B-INV-0001")
 
     def codes(self) -> list[str]:
-        codes = []
+        codes = [str(self.org.code)]
         for model in _org_models():
             if any(f.name == "code" for f in model._meta.concrete_fields):
                 rows = model.objects.filter(organization=self.org).values_list("code", flat=True)
@@ -128,6 +130,14 @@ class OrgA:
                 for pk in model.objects.filter(organization=self.org).values_list("pk", flat=True)
             }
         return sorted(pks)
+
+    def form_references(self) -> dict[str, str]:
+        return {
+            "organization": str(self.org.code),
+            "customer": str(self.customer.code),
+            "invoice": str(self.invoice.code),
+            "payment": str(self.payment.code),
+        }
 
     def secrets(self) -> set[str]:
         return {
@@ -270,6 +280,13 @@ def test_it_shows_nothing_of_org_a_to_an_outsider(route, org_a, outsider_client)
             }
             if route in NO_ORG_DATA:
                 queries = {"": set()}
+            if route not in NO_ORG_DATA:
+                # A form or JSON post naming org A's objects (and org A itself, as the
+                # organization switcher takes it) must not reach them either.
+                response = outsider_client.post(url, org_a.form_references())
+                _assert_clean(
+                    response, secrets, set(org_a.form_references().values()), f"POST {url}"
+                )
             for query, query_carried in queries.items():
                 for method in ("get",) if route in NO_ORG_DATA else ("get", "htmx"):
                     response = _request(outsider_client, method, url + query)
@@ -277,6 +294,9 @@ def test_it_shows_nothing_of_org_a_to_an_outsider(route, org_a, outsider_client)
                     _assert_clean(response, secrets, carried | query_carried, what)
 
     assert org_a.state() == before, f"the outsider's requests to {route} changed org A's data"
+    # And the outsider is still looking at org B (no request switched the session to A).
+    for page in ("/api/v1/invoices", "/api/v1/customers", "/api/v1/payments"):
+        _assert_clean(outsider_client.get(page), secrets, set(), f"GET {page} after {route}")
 
 
 @pytest.mark.django_db
