@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -88,7 +90,7 @@ def test_it_round_trips_the_artifact_and_refuses_a_tampered_one(fitted, tmp_path
     pd.testing.assert_frame_equal(
         model.predict(X.iloc[:100], due_in_days=due), loaded.predict(X.iloc[:100], due_in_days=due)
     )
-    text = open(saved["path"]).read()
+    text = Path(saved["path"]).read_text()
     assert '"survival:aft"' in text  # XGBoost's own JSON format
     with open(saved["path"], "a") as fh:
         fh.write(" ")
