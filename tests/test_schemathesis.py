@@ -90,20 +90,22 @@ def seeded(org, other_org, owner, in_process_requests):
         InvoiceFactory(customer=customers[i % 3], total=Decimal("100.00") * (i + 1))
         for i in range(6)
     ]
+    # Both payments keep unapplied cash, so allocations can succeed whichever the
+    # (derandomized, hence mostly first-pick) example lands on.
     payments = [
-        services.payment_record(
-            organization=org,
-            customer=customers[0],
-            amount=Decimal("50.00"),
-            received_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
-            allocations=[(invoices[0], Decimal("50.00"))],
-        ),
         services.payment_record(
             organization=org,
             customer=customers[1],
             amount=Decimal("500.00"),
             received_at=dt.datetime(2026, 2, 2, tzinfo=dt.UTC),
             status="pending",
+        ),
+        services.payment_record(
+            organization=org,
+            customer=customers[0],
+            amount=Decimal("80.00"),
+            received_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
+            allocations=[(invoices[0], Decimal("50.00"))],
         ),
     ]
     # An outsider's objects: referencing them must be a clean 400/404, never a 5xx.
