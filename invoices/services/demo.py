@@ -111,7 +111,9 @@ def demo_seed(
             counts["exchange_rates"] = _copy_exchange_rates(cursor, organization, spec)
             customer_ids = _reserve_ids(cursor, Customer, customers)
             for chunk in generate(spec):
-                for name, n in _copy_chunk(cursor, organization, chunk, customer_ids).items():
+                for name, n in _copy_chunk(
+                    cursor, organization, chunk, customer_ids, as_of=as_of
+                ).items():
                     counts[name] += n
                 if progress:
                     progress(
@@ -147,9 +149,18 @@ def demo_delete(*, organization: Organization) -> dict[str, int]:
 
 
 def _copy_chunk(
-    cursor, organization: Organization, chunk: DemoChunk, customer_ids: np.ndarray
+    cursor,
+    organization: Organization,
+    chunk: DemoChunk,
+    customer_ids: np.ndarray,
+    *,
+    as_of: dt.date,
 ) -> dict[str, int]:
-    now = _const(timezone.now().isoformat())
+    moment = timezone.now()
+    now = _const(moment.isoformat())
+    # Seeding as of today would put some of today's events later than now: cap them at now.
+    today = moment.astimezone(organization.tzinfo).date()
+    until = int(moment.timestamp()) if as_of == today else None
     org_id = _const(organization.pk)
     demo = _const(Source.DEMO)
     c = chunk.customers
@@ -160,7 +171,7 @@ def _copy_chunk(
             "id": _ints(customer_ids[c["key"].to_numpy()]),
             "code": _uuids(len(c)),
             "organization_id": org_id,
-            "created_at": _stamps(c["created_at"]),
+            "created_at": _stamps(c["created_at"], until=until),
             "updated_at": now,
             "source": demo,
             "name": _text(c["name"]),
@@ -191,7 +202,7 @@ def _copy_chunk(
                 "id": _ints(invoice_ids),
                 "code": _uuids(len(inv)),
                 "organization_id": org_id,
-                "created_at": _stamps(inv["created_at"]),
+                "created_at": _stamps(inv["created_at"], until=until),
                 "updated_at": now,
                 "customer_id": _ints(customer_ids[inv["customer"].to_numpy()]),
                 "number": _text(inv["number"]),
@@ -240,13 +251,13 @@ def _copy_chunk(
             "id": _ints(payment_ids),
             "code": _uuids(len(pay)),
             "organization_id": org_id,
-            "created_at": _stamps(pay["received_at"]),
+            "created_at": _stamps(pay["received_at"], until=until),
             "updated_at": now,
             "customer_id": _ints(customer_ids[pay["customer"].to_numpy()]),
             "source": demo,
             "amount": _money(pay["amount_cents"]),
             "currency": _text(pay["currency"]),
-            "received_at": _stamps(pay["received_at"]),
+            "received_at": _stamps(pay["received_at"], until=until),
             "method": _text(pay["method"]),
             "status": _text(pay["status"]),
             "failure_code": _text(pay["failure_code"]),
@@ -266,7 +277,7 @@ def _copy_chunk(
             "payment_id": _ints(payment_ids[alloc_payment]),
             "invoice_id": _ints(invoice_ids[alloc["invoice"].to_numpy() - first_key]),
             "amount": _money(alloc["amount_cents"]),
-            "created_at": _stamps(pay["received_at"].to_numpy()[alloc_payment]),
+            "created_at": _stamps(pay["received_at"].to_numpy()[alloc_payment], until=until),
         },
     )
     return {
@@ -381,9 +392,11 @@ def _days(days: pd.Series | np.ndarray) -> list[str]:
     return table[np.where(values >= 0, values - low, span.size)].tolist()
 
 
-def _stamps(epoch_seconds: pd.Series | np.ndarray) -> list[str]:
-    """UTC epoch seconds as timestamptz text."""
+def _stamps(epoch_seconds: pd.Series | np.ndarray, *, until: int | None) -> list[str]:
+    """UTC epoch seconds (capped at ``until`` when given) as timestamptz text."""
     seconds = np.asarray(epoch_seconds, dtype=np.int64)
+    if until is not None:
+        seconds = np.minimum(seconds, until)
     if seconds.size == 0:
         return []
     day_part = _days(seconds // 86400)

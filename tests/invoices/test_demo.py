@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
+from django.utils import timezone
 
 from invoices.demo import DemoSpec, exchange_rates, generate
 from invoices.demo.catalog import ACH_FAILURES, CARD_FAILURES
@@ -439,6 +440,23 @@ def test_it_keeps_the_same_rows_for_the_same_seed_apart_from_codes(transactional
     assert Invoice.objects.filter(organization=second, currency="GBP").exists()
     codes = Invoice.objects.filter(organization__in=[first, second]).values_list("code", flat=True)
     assert len(set(codes)) == 240
+
+
+def test_it_seeds_as_of_today_with_nothing_in_the_future(transactional_db):
+    organization = OrganizationFactory(slug="today", time_zone="Pacific/Auckland")
+    result = demo_seed(organization=organization, customers=10, invoices=600, seed=2)
+    now = timezone.now()
+    today = now.astimezone(organization.tzinfo).date()
+    assert result.as_of == today
+    invoices = Invoice.objects.filter(organization=organization)
+    assert not invoices.filter(issue_date__gt=today).exists()
+    assert not invoices.filter(created_at__gt=now).exists()
+    assert not Payment.objects.filter(organization=organization, received_at__gt=now).exists()
+    for invoice in invoices.filter(status="paid").order_by("?")[:50]:
+        last = invoice.allocations.filter(payment__status="succeeded").latest(
+            "payment__received_at"
+        )
+        assert last.payment.received_at.astimezone(organization.tzinfo).date() == invoice.paid_date
 
 
 def test_it_refuses_to_delete_demo_rows_that_real_data_depends_on(transactional_db):
