@@ -116,6 +116,10 @@ def invoice_create(
         payment_terms_days=terms,
         **fields,
     )
+    # Checked here so the error names the field; full_clean() would report the unique
+    # constraint as a non-field error.
+    if Invoice.objects.filter(organization=organization, number=number).exists():
+        raise ValidationError({"number": f"invoice number {number} already exists"})
     invoice.full_clean()
     invoice.save()
     for line in built_lines:

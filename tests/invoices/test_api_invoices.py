@@ -320,7 +320,9 @@ def test_it_rejects_a_duplicate_number(owner_client, invoice):
     }
     response = owner_client.post(LIST, payload, content_type="application/json")
     assert response.status_code == 400
-    assert "Number already exists" in response.json()["error"]["message"]
+    assert response.json()["error"]["fields"] == {
+        "number": [f"invoice number {invoice.number} already exists"]
+    }
     assert Invoice.objects.filter(number=invoice.number).count() == 1
 
 
