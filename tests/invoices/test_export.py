@@ -117,7 +117,7 @@ def test_it_requires_login(client, ledger):
     assert response.status_code == 302
 
 
-def test_the_api_exports_with_read_permission(viewer_client, ledger):
+def test_it_exports_through_the_api_with_read_permission(viewer_client, ledger):
     response = viewer_client.get("/api/v1/invoices/export", {"disputed": "true"})
 
     assert response.status_code == 200
@@ -128,7 +128,7 @@ def test_the_api_exports_with_read_permission(viewer_client, ledger):
     assert len(_rows(response)) == 2
 
 
-def test_the_api_answers_bad_filters_with_the_error_body(viewer_client, ledger):
+def test_it_answers_bad_api_filters_with_the_error_body(viewer_client, ledger):
     response = viewer_client.get("/api/v1/customers/export", {"code": "x"})
 
     assert response.status_code == 400
@@ -136,14 +136,14 @@ def test_the_api_answers_bad_filters_with_the_error_body(viewer_client, ledger):
     assert "code must be ids" in response.json()["error"]["message"]
 
 
-def test_the_api_refuses_anonymous_callers(client, ledger):
+def test_it_refuses_anonymous_api_callers(client, ledger):
     response = client.get("/api/v1/payments/export")
 
     assert response.status_code in (401, 403)
     assert "error" in response.json()
 
 
-def test_the_api_documents_the_export_as_text_csv(viewer_client):
+def test_it_documents_the_api_export_as_text_csv(viewer_client):
     response = viewer_client.get("/api/schema/", HTTP_ACCEPT="application/json")
 
     schema = response.json() if response["Content-Type"].startswith("application/json") else None
@@ -156,7 +156,9 @@ def test_the_api_documents_the_export_as_text_csv(viewer_client):
     assert {"status", "code", "q"} <= {p["name"] for p in operation["parameters"]}
 
 
-def test_an_exported_file_imports_into_another_organization(owner_client, org, other_org, ledger):
+def test_it_imports_an_exported_file_into_another_organization(
+    owner_client, org, other_org, ledger
+):
     exported = b"".join(owner_client.get(reverse("invoice-export")).streaming_content)
 
     result = csv_import(organization=other_org, kind="invoices", file=io.BytesIO(exported))
@@ -178,7 +180,7 @@ def test_an_exported_file_imports_into_another_organization(owner_client, org, o
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
 
 
-def test_exported_customers_then_invoices_round_trip(owner_client, org, other_org, ledger):
+def test_it_round_trips_exported_customers_then_invoices(owner_client, org, other_org, ledger):
     customers = b"".join(owner_client.get(reverse("customer-export")).streaming_content)
     invoices = b"".join(owner_client.get(reverse("invoice-export")).streaming_content)
 

@@ -470,7 +470,7 @@ def test_it_reports_payments_of_unknown_customers_and_invoices(org, tmp_path):
 # ------------------------------------------------------------------ command
 
 
-def test_the_command_prints_a_summary_and_each_row_error(org, tmp_path):
+def test_it_prints_a_summary_and_each_row_error_from_the_command(org, tmp_path):
     bad = "INV-X,C1,2026-01-05,,1O.00,USD,,no\n"
     path = _write(tmp_path, HEADER + GOOD[0] + bad)
     out = StringIO()
@@ -482,7 +482,7 @@ def test_the_command_prints_a_summary_and_each_row_error(org, tmp_path):
     assert "row 3, column total: '1O.00' is not a number" in text
 
 
-def test_the_command_uses_a_mapping_file(org, tmp_path):
+def test_it_reads_a_mapping_file_from_the_command_line(org, tmp_path):
     mapping = tmp_path / "m.json"
     mapping.write_text(
         json.dumps(
@@ -516,19 +516,19 @@ def test_the_command_uses_a_mapping_file(org, tmp_path):
         (["--org", "org-a", "--mapping", "/nonexistent.json"], "cannot read mapping file"),
     ],
 )
-def test_the_command_fails_clearly_on_bad_org_or_mapping(org, tmp_path, args, message):
+def test_it_fails_clearly_on_a_bad_org_or_mapping_path(org, tmp_path, args, message):
     path = _write(tmp_path, HEADER + GOOD[0])
 
     with pytest.raises(CommandError, match=message):
         call_command("import_csv", "invoices", str(path), *args, stdout=StringIO())
 
 
-def test_the_command_fails_clearly_on_a_missing_file(org):
+def test_it_fails_clearly_on_a_missing_file(org):
     with pytest.raises(CommandError, match=r"no such file: /nonexistent\.csv"):
         call_command("import_csv", "invoices", "/nonexistent.csv", "--org", org.slug)
 
 
-def test_the_command_fails_in_strict_mode_when_a_row_fails(org, tmp_path):
+def test_it_exits_non_zero_in_strict_mode_when_a_row_fails(org, tmp_path):
     bad = "INV-X,C1,2026-01-05,,oops,USD,,no\n"
     path = _write(tmp_path, HEADER + GOOD[0] + bad)
 

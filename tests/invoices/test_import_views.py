@@ -159,7 +159,7 @@ def test_it_reports_a_non_utf8_file_on_the_preview(collector_client, org):
     assert "not UTF-8" in response.content.decode()
 
 
-def test_an_htmx_run_navigates_to_the_result_and_errors_swap_the_form(collector_client, org):
+def test_it_navigates_an_htmx_run_to_the_result_and_errors_swap_the_form(collector_client, org):
     _upload(collector_client)
     upload = CsvUpload.objects.get(organization=org)
     url = reverse("csv-import-preview", args=[upload.code])
