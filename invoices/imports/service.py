@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from django.db import connection, transaction
+import psycopg
+from django.db import IntegrityError, connection, transaction
 
 from invoices.imports.loader import LOADERS, KindLoader, Staging, drop_temp_tables
 from invoices.imports.mapping import (
@@ -101,6 +102,12 @@ def csv_import(
         with transaction.atomic(), connection.cursor() as django_cursor:
             cursor = django_cursor.cursor  # the psycopg cursor: COPY needs it
             loader = LOADERS[kind](cursor=cursor, organization=organization, reader=reader)
+            # One CSV import per organization at a time: two runs creating the same customers or
+            # rows would otherwise collide on the unique keys halfway through.
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"csv_import:{organization.id}"],
+            )
             drop_temp_tables(cursor)
             staging = Staging(cursor, "csv_stage", loader.staging_columns)
             staged = staging.copy(_clean_rows(rows, loader, result))
@@ -151,6 +158,12 @@ def csv_import(
         raise ImportFailed(
             f"the file is not UTF-8 text (bad byte at position {exc.start} of a read block); "
             "save it as UTF-8 CSV"
+        ) from exc
+    except (IntegrityError, psycopg.IntegrityError) as exc:
+        # The checks run before the upsert; only a write made meanwhile by someone else (an
+        # invoice number taken through the API) can get here. Nothing was imported.
+        raise ImportFailed(
+            f"the ledger changed while importing, nothing was imported; run it again ({exc})"
         ) from exc
     finally:
         if not isinstance(file, io.TextIOBase):
