@@ -6,9 +6,11 @@ the file, unknown customers, number clashes, over-allocation) and upserts. Rows 
 are reported and removed from the staging table before the upsert, so valid rows land and
 invalid ones never half-land.
 
-The upsert is ``INSERT ... ON CONFLICT (organization_id, source, external_id) DO UPDATE ... WHERE
-(columns) IS DISTINCT FROM (new values)``: an unchanged row is not touched at all (its
-``updated_at`` stays), a changed row is updated, a new one inserted.
+The upsert matches rows on ``(organization_id, source="csv", external_id)``. It copies the stored
+versions of the file's rows aside, INSERTs the new rows, and UPDATEs only the rows whose values
+differ (``(columns) IS DISTINCT FROM (new values)``). An unchanged row is not touched at all: its
+``updated_at`` stays. Imports of one organization are serialized by an advisory lock, so no other
+writer of CSV rows can slip in between.
 """
 
 from __future__ import annotations
