@@ -21,6 +21,9 @@ from invoices.models import (
 )
 
 
+RISK_LEVEL_CHOICES = [("high", "High"), ("medium", "Medium"), ("low", "Low")]
+
+
 class InvoiceFilter(filters.FilterSet):
     q = filters.CharFilter(method="filter_search", label="Search number, customer or PO")
     # distinct=False: no join can duplicate rows here, and DISTINCT would sort the whole result.
@@ -45,6 +48,11 @@ class InvoiceFilter(filters.FilterSet):
     amount_max = filters.NumberFilter(field_name="total", lookup_expr="lte")
     balance_min = filters.NumberFilter(field_name="balance", lookup_expr="gte")
     balance_max = filters.NumberFilter(field_name="balance", lookup_expr="lte")
+    # The predictions app's current row, reached by its reverse relation name only: the
+    # ledger imports nothing from predictions.
+    risk_level = filters.MultipleChoiceFilter(
+        field_name="prediction__risk_level", choices=RISK_LEVEL_CHOICES, label="Predicted risk"
+    )
 
     class Meta:
         model = Invoice

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from invoices import selectors, services
 from invoices.analytics import organization_today
-from invoices.filters import InvoiceFilter
+from invoices.filters import RISK_LEVEL_CHOICES, InvoiceFilter
 from invoices.models import OPEN_STATUSES, InvoiceStatus
 from invoices.views.common import (
     PAGE_SIZES,
@@ -35,6 +35,9 @@ INVOICE_SORTS: dict[str, tuple[str, ...]] = {
     "total": ("total",),
     "balance": ("balance",),
     "status": ("status",),
+    # Prediction columns, through the reverse relation of predictions.Prediction.
+    "risk": ("prediction__risk_probability",),
+    "expected_date": ("prediction__expected_date",),
 }
 DEFAULT_INVOICE_SORT = "due_date"
 # Filter parameters the worklist form shows; export links reuse the same query string.
@@ -51,6 +54,7 @@ FILTER_PARAMS = (
     "amount_min",
     "amount_max",
     "currency",
+    "risk_level",
 )
 
 
@@ -76,7 +80,10 @@ def invoice_list(request: DashboardRequest) -> HttpResponse:
         return redirect(f"{reverse('invoice-list')}?{DEFAULT_WORKLIST_QUERY}")
     filterset = InvoiceFilter(
         request.GET,
-        queryset=selectors.invoice_list(organization=request.organization),
+        # The prediction columns join the current prediction (no query per row).
+        queryset=selectors.invoice_list(organization=request.organization).select_related(
+            "prediction"
+        ),
         request=request,
     )
     queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
@@ -103,6 +110,8 @@ def invoice_list(request: DashboardRequest) -> HttpResponse:
         "page_sizes": PAGE_SIZES,
         "status_choices": InvoiceStatus.choices,
         "selected_statuses": request.GET.getlist("status"),
+        "risk_choices": RISK_LEVEL_CHOICES,
+        "selected_risks": request.GET.getlist("risk_level"),
         "filter_query": _filter_query(request),
         "filter_customer": filter_customer,
     }
