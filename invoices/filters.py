@@ -20,7 +20,6 @@ from invoices.models import (
     PaymentStatus,
 )
 
-
 RISK_LEVEL_CHOICES = [("high", "High"), ("medium", "Medium"), ("low", "Low")]
 
 
