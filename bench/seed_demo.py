@@ -46,14 +46,14 @@ def _with_db(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
-def _recreate_database(url: str, *, drop_only: bool = False) -> str:
+def _recreate_database(url: str, name: str, *, drop_only: bool = False) -> str:
     import psycopg
 
     with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not drop_only:
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    return _with_db(url, BENCH_DB)
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return _with_db(url, name)
 
 
 def main() -> int:
@@ -63,10 +63,16 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--as-of", default="2026-11-26", help="pinned so runs are comparable")
     parser.add_argument("--drop-db", action="store_true", help="drop the bench database after")
+    parser.add_argument(
+        "--database",
+        default=BENCH_DB,
+        help="database to (re)create; other benchmarks copy the default one, so pick another "
+        "name to measure without disturbing them",
+    )
     args = parser.parse_args()
 
     server = _server_url()
-    os.environ["DATABASE_URL"] = _recreate_database(server)
+    os.environ["DATABASE_URL"] = _recreate_database(server, args.database)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paypredict_project.settings")
     import django
 
@@ -111,7 +117,7 @@ def main() -> int:
     (RESULTS / "seed_demo.json").write_text(json.dumps(result, indent=2) + "\n")
     if args.drop_db:
         connection.close()
-        _recreate_database(server, drop_only=True)
+        _recreate_database(server, args.database, drop_only=True)
     return 0
 
 
