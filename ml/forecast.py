@@ -114,3 +114,32 @@ def band_coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> f
         actual <= np.asarray(upper).ravel() + 1e-6
     )
     return float(inside.mean())
+
+
+def residual_ratio_band(actual: np.ndarray, forecast: np.ndarray) -> tuple[float, float] | None:
+    """10th and 90th percentiles of actual / forecast over backtest cells (forecast > 0).
+
+    The Bernoulli band assumes invoices pay independently; real weeks move together (a
+    customer's payment run, month ends, model error), so it is far too narrow. Scaling the
+    expected value by the ratios seen in the backtest gives a band with the width the
+    history actually showed.
+    """
+    actual = np.asarray(actual, dtype=float).ravel()
+    forecast = np.asarray(forecast, dtype=float).ravel()
+    usable = forecast > 0
+    if usable.sum() < 10:
+        return None
+    ratios = actual[usable] / forecast[usable]
+    return float(np.quantile(ratios, 0.1)), float(np.quantile(ratios, 0.9))
+
+
+def widen_band(result: WeeklyForecast, ratios: tuple[float, float] | None) -> WeeklyForecast:
+    """The wider of the Bernoulli band and the backtest-ratio band, week by week."""
+    if ratios is None:
+        return result
+    low, high = ratios
+    return WeeklyForecast(
+        expected=result.expected,
+        lower=np.minimum(result.lower, result.expected * low),
+        upper=np.maximum(result.upper, result.expected * high),
+    )

@@ -105,7 +105,7 @@ def forecast_build(
         age = _day(as_of) - _day_numbers(frame["issue_date"])
         cdf = model.cdf(X, fm.week_edges(age, weeks))
         probs = fm.conditional_week_probabilities(cdf)
-        result = fm.weekly_cash(amounts, probs)
+        result = fm.widen_band(fm.weekly_cash(amounts, probs), backtest_ratios(organization))
     else:
         zeros = np.zeros(weeks)
         result = fm.WeeklyForecast(zeros, zeros.copy(), zeros.copy())
@@ -124,6 +124,17 @@ def forecast_build(
         },
     )
     return snapshot
+
+
+def backtest_ratios(organization: Organization) -> tuple[float, float] | None:
+    """Actual/forecast percentiles from the latest backtest, to widen the live band."""
+    run = ForecastBacktest.objects.filter(organization=organization).first()
+    if run is None:
+        return None
+    cells = [w for origin in run.results for w in origin["weeks"]]
+    return fm.residual_ratio_band(
+        np.array([c["actual"] for c in cells]), np.array([c["model"] for c in cells])
+    )
 
 
 def forecast_get_or_build(*, organization: Organization, refresh: bool = False) -> ForecastSnapshot:
@@ -319,6 +330,10 @@ def forecast_backtest_run(
         }
         for r in per_origin
     ]
+    # The live forecast widens its band with these ratios; their own coverage here is
+    # in-sample (by construction near 80%), the Bernoulli band's is the honest figure.
+    ratios = fm.residual_ratio_band(actual, ours)
+    widened = fm.widen_band(fm.WeeklyForecast(ours, lower, upper), ratios)
     return ForecastBacktest.objects.create(
         organization=organization,
         currency=organization.base_currency,
@@ -328,6 +343,9 @@ def forecast_backtest_run(
         wape_due_date=fm.wape(actual, due),
         wape_customer_delay=fm.wape(actual, delay),
         coverage_80=fm.band_coverage(actual, lower, upper),
+        coverage_80_widened=fm.band_coverage(actual, widened.lower, widened.upper)
+        if ratios
+        else None,
         results=results,
         seconds=round(time.perf_counter() - started, 2),
     )

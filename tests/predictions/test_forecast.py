@@ -173,3 +173,14 @@ def test_it_stores_a_backtest_whose_wape_matches_its_cells(org, active_model):
         assert stored == pytest.approx(np.abs(actual - forecast).sum() / actual.sum(), rel=1e-4)
     origins = [dt.date.fromisoformat(r["origin"]) for r in run.results]
     assert origins == [TODAY - dt.timedelta(days=155), TODAY - dt.timedelta(days=148)]
+
+
+def test_it_widens_the_band_by_backtest_ratios():
+    actual = np.array([50.0, 100.0, 150.0] * 5)
+    forecast = np.array([100.0] * 15)
+    ratios = fm.residual_ratio_band(actual, forecast)
+    assert ratios == pytest.approx((0.5, 1.5))
+    narrow = fm.WeeklyForecast(np.array([200.0]), np.array([190.0]), np.array([210.0]))
+    wide = fm.widen_band(narrow, ratios)
+    assert (wide.lower[0], wide.upper[0]) == pytest.approx((100.0, 300.0))
+    assert fm.residual_ratio_band(actual[:5], forecast[:5]) is None  # too few cells

@@ -63,7 +63,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"WAPE model {pct(run.wape_model)}, due date {pct(run.wape_due_date)}, "
             f"customer delay {pct(run.wape_customer_delay)}; "
-            f"80% band coverage {pct(run.coverage_80)}"
+            f"80% band coverage {pct(run.coverage_80)} (independent-invoice band), "
+            f"{pct(run.coverage_80_widened)} (widened by backtest ratios, in-sample)"
         )
         self.stdout.write(
             json.dumps(
@@ -78,6 +79,7 @@ class Command(BaseCommand):
                         "customer_delay": run.wape_customer_delay,
                     },
                     "coverage_80": run.coverage_80,
+                    "coverage_80_widened_in_sample": run.coverage_80_widened,
                     "seconds": run.seconds,
                 }
             )
