@@ -185,13 +185,16 @@ class KindLoader:
         # INSERT ... ON CONFLICT: no speculative insertion, and unchanged rows are not locked and
         # rewritten (ON CONFLICT DO UPDATE locks every conflicting row even when its WHERE then
         # skips it). It is safe because the import holds the organization's import lock (no other
-        # writer of source="csv" rows); the unique keys still guard the table.
+        # writer of source="csv" rows); the unique keys still guard the table. Rows go in file
+        # order: hash joins would otherwise shuffle them, and random order into a dozen b-trees
+        # larger than shared_buffers cost 1.6x the floor at 1M rows.
         self.cursor.execute(
             f"""
             INSERT INTO {table} ({", ".join(columns)})
             SELECT {", ".join(exprs)} FROM {source_sql}
             LEFT JOIN csv_existing ex ON ex.external_id = s.external_id
             WHERE ex.id IS NULL
+            ORDER BY s.row_no
             """,
             params,
         )
