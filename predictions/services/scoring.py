@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import logging
 import time
 from collections.abc import Iterable
@@ -27,7 +26,7 @@ from ml.registry import get_active, load_active_model
 from paypredict_project.tenancy.models import Organization
 from predictions.models import Prediction, RiskThresholds
 from predictions.selectors import ledger_frames
-from predictions.services.explanations import explain_rows
+from predictions.services.explanations import explain_rows_json
 
 logger = logging.getLogger(__name__)
 
@@ -302,7 +301,7 @@ def invoices_score(
         predict_s += time.perf_counter() - t
 
         t = time.perf_counter()
-        factors = explain_rows(Xc, model.contributions(Xc))
+        factors = explain_rows_json(Xc, model.contributions(Xc))
         explain_s += time.perf_counter() - t
 
         t = time.perf_counter()
@@ -325,7 +324,7 @@ def invoices_score(
                 "upper_date": upper,
                 "risk_probability": np.round(risk_p, 6),
                 "risk_level": risk_levels(risk_p, thresholds),
-                "factors": [json.dumps(f) for f in factors],
+                "factors": factors,
                 "inputs_hash": fingerprints[pos],
             }
         )
