@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from invoices.models import OPEN_STATUSES, Customer, Invoice, InvoiceStatus
@@ -187,18 +187,3 @@ def customer_risk_refresh(
         low=levels.count("low"),
         as_of=as_of,
     )
-
-
-def customer_risk_trend(*, customer: Customer, days: int = 90) -> list[CustomerRiskSnapshot]:
-    since = organization_today(customer.organization) - dt.timedelta(days=days)
-    return list(
-        CustomerRiskSnapshot.objects.filter(
-            organization_id=customer.organization_id, customer=customer, date__gte=since
-        ).order_by("date")
-    )
-
-
-def open_balance_total(*, organization: Organization) -> Decimal:
-    return Invoice.objects.filter(organization=organization, status__in=OPEN_STATUSES).aggregate(
-        total=Sum("balance")
-    )["total"] or Decimal("0.00")
