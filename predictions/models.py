@@ -235,8 +235,8 @@ class ForecastBacktest(models.Model):
     wape_model = models.FloatField(null=True)
     wape_due_date = models.FloatField(null=True)
     wape_customer_delay = models.FloatField(null=True)
-    # Share of (origin, week) cells inside the Bernoulli 80% band, and inside the band
-    # widened by backtest ratios (in-sample for this run, so near 80% by construction).
+    # Share of (origin, week) cells inside the Bernoulli 80% band; and, out of sample, inside
+    # the band widened by the ratios of the earlier half of the origins (later half tested).
     coverage_80 = models.FloatField(null=True)
     coverage_80_widened = models.FloatField(null=True)
     # [{"origin", "weeks": [{"week", "actual", "model", "lower", "upper", "due_date",

@@ -64,7 +64,7 @@ class Command(BaseCommand):
             f"WAPE model {pct(run.wape_model)}, due date {pct(run.wape_due_date)}, "
             f"customer delay {pct(run.wape_customer_delay)}; "
             f"80% band coverage {pct(run.coverage_80)} (independent-invoice band), "
-            f"{pct(run.coverage_80_widened)} (widened by backtest ratios, in-sample)"
+            f"{pct(run.coverage_80_widened)} (widened by backtest ratios, out of sample)"
         )
         self.stdout.write(
             json.dumps(
@@ -79,7 +79,7 @@ class Command(BaseCommand):
                         "customer_delay": run.wape_customer_delay,
                     },
                     "coverage_80": run.coverage_80,
-                    "coverage_80_widened_in_sample": run.coverage_80_widened,
+                    "coverage_80_widened_out_of_sample": run.coverage_80_widened,
                     "seconds": run.seconds,
                 }
             )
