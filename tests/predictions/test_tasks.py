@@ -128,7 +128,7 @@ def test_it_scores_from_the_command_and_prints_json(org, active_model, ledger):
 def test_it_tells_how_to_get_a_model_when_there_is_none(org, ledger, model_dir):
     with pytest.raises(CommandError, match=re.escape("train_payment_model --org org-a")):
         call_command("score_invoices", "--org", org.slug)
-    with pytest.raises(CommandError, match="unknown organization 'nope'"):
+    with pytest.raises(CommandError, match="no organization with slug 'nope'"):
         call_command("score_invoices", "--org", "nope")
 
 

@@ -226,9 +226,9 @@ def test_it_trains_from_the_command_and_prints_the_decision(org):
 
 
 def test_it_fails_clearly_for_an_unknown_org(db):
-    with pytest.raises(CommandError, match="unknown organization 'nope'"):
+    with pytest.raises(CommandError, match="no organization with slug 'nope'"):
         call_command("evaluate_payment_model", "--org", "nope")
-    with pytest.raises(CommandError, match="unknown organization 'nope'"):
+    with pytest.raises(CommandError, match="no organization with slug 'nope'"):
         call_command("train_payment_model", "--org", "nope")
 
 

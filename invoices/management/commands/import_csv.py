@@ -7,8 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from invoices.imports import ImportFailed, csv_import, mapping_parse
 from invoices.imports.mapping import KINDS
 from paypredict_project.audit import acting_as
-from paypredict_project.tenancy.models import Organization
-from paypredict_project.tenancy.selectors import organization_get_by_slug
+from paypredict_project.tenancy.commands import organization_from_option
 
 
 class Command(BaseCommand):
@@ -40,10 +39,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        try:
-            organization = organization_get_by_slug(slug=options["org"])
-        except Organization.DoesNotExist as exc:
-            raise CommandError(str(exc)) from exc
+        organization = organization_from_option(options["org"])
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"no such file: {path}")

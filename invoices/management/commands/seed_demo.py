@@ -7,8 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from invoices.services.demo import demo_seed
 from paypredict_project.audit import acting_as
-from paypredict_project.tenancy.models import Organization
-from paypredict_project.tenancy.selectors import organization_get_by_slug
+from paypredict_project.tenancy.commands import organization_from_option
 
 
 def _date(value: str) -> dt.date:
@@ -48,10 +47,7 @@ class Command(BaseCommand):
         as_of = _date(options["as_of"]) if options["as_of"] else None
         if options["chunk_customers"] < 1:
             raise CommandError("--chunk-customers must be at least 1")
-        try:
-            organization = organization_get_by_slug(slug=options["org"])
-        except Organization.DoesNotExist as exc:
-            raise CommandError(f"{exc}; create it first with create_org") from exc
+        organization = organization_from_option(options["org"])
         verbose = options["verbosity"] > 1
         try:
             with acting_as(label="seed_demo"):

@@ -5,7 +5,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from paypredict_project.tenancy.models import Organization
+from paypredict_project.tenancy.commands import organization_from_option
 from predictions.services.forecast import forecast_backtest_run
 from predictions.services.scoring import NoActiveModel
 
@@ -38,10 +38,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["origins"] < 1 or options["weeks"] < 1:
             raise CommandError("--origins and --weeks must be positive")
-        try:
-            organization = Organization.objects.get(slug=options["org"])
-        except Organization.DoesNotExist as exc:
-            raise CommandError(f"unknown organization {options['org']!r}") from exc
+        organization = organization_from_option(options["org"])
         try:
             run = forecast_backtest_run(
                 organization=organization,

@@ -5,7 +5,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from paypredict_project.tenancy.models import Organization
+from paypredict_project.tenancy.commands import organization_from_option
 from predictions.services.forecast import forecast_build
 from predictions.services.risk import customer_risk_refresh
 from predictions.services.scoring import NoActiveModel, invoices_score
@@ -34,10 +34,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["chunk_size"] < 1:
             raise CommandError(f"--chunk-size must be positive, got {options['chunk_size']}")
-        try:
-            organization = Organization.objects.get(slug=options["org"])
-        except Organization.DoesNotExist as exc:
-            raise CommandError(f"unknown organization {options['org']!r}") from exc
+        organization = organization_from_option(options["org"])
         try:
             result = invoices_score(
                 organization=organization,

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ml.evaluation import NotEnoughDataError
 from ml.registry import DEFAULT_TOLERANCE
-from paypredict_project.tenancy.models import Organization
+from paypredict_project.tenancy.commands import organization_from_option
 from predictions.services.training import payment_model_train
 
 
@@ -31,10 +31,7 @@ class Command(BaseCommand):
         fraction = options["test_fraction"]
         if not 0.0 < fraction < 1.0:
             raise CommandError(f"--test-fraction must be between 0 and 1, got {fraction}")
-        try:
-            organization = Organization.objects.get(slug=options["org"])
-        except Organization.DoesNotExist as exc:
-            raise CommandError(f"unknown organization {options['org']!r}") from exc
+        organization = organization_from_option(options["org"])
         try:
             version = payment_model_train(
                 organization=organization,
