@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from invoices.services.customers import customer_create, customer_update
+from invoices.services.customers import (
+    customer_create,
+    customer_risk_set_bulk,
+    customer_update,
+)
 from invoices.services.invoices import (
     invoice_create,
     invoice_recalculate,
@@ -20,6 +24,7 @@ from invoices.services.payments import (
 
 __all__ = [
     "customer_create",
+    "customer_risk_set_bulk",
     "customer_update",
     "invoice_create",
     "invoice_recalculate",

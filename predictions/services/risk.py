@@ -21,6 +21,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from invoices.models import OPEN_STATUSES, Customer, Invoice, InvoiceStatus
+from invoices.services import customer_risk_set_bulk
 from paypredict_project.tenancy.models import Organization
 from predictions.models import CustomerRisk, CustomerRiskSnapshot, Prediction
 from predictions.services.currency import rates_to_base
@@ -178,6 +179,14 @@ def customer_risk_refresh(
         unique_fields=["customer", "date"],
         update_fields=common,
         batch_size=5000,
+    )
+    # The ledger keeps a denormalized copy (customer API, exports, customer filters); it is
+    # written through the ledger's own service.
+    customer_risk_set_bulk(
+        organization=organization,
+        risks={
+            row["customer_id"]: (Decimal(str(round(row["score"], 2))), row["level"]) for row in rows
+        },
     )
     levels = [row["level"] for row in rows]
     return RiskRunResult(

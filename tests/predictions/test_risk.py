@@ -62,3 +62,22 @@ def test_it_grades_customers_on_the_editable_thresholds(org, active_model, ledge
     )
     result = customer_risk_refresh(organization=org)
     assert result.high == 6
+
+
+def test_it_keeps_the_ledgers_copy_of_the_customer_risk_in_step(org, active_model, ledger):
+    from invoices.models import Customer
+
+    invoices_score(organization=org)
+    customer_risk_refresh(organization=org)
+    slow = Customer.objects.get(pk=ledger["slow0"].pk)
+    risk = CustomerRisk.objects.get(customer=slow)
+    assert float(slow.risk_score) == pytest.approx(risk.score, abs=0.01)
+    assert slow.risk_level == risk.level
+
+    # A customer that is no longer graded has its copy cleared, not left stale.
+    Customer.objects.filter(pk=slow.pk).update(risk_level="high")
+    orphan = Customer.objects.create(organization=org, name="No history", risk_level="high")
+    customer_risk_refresh(organization=org)
+    orphan.refresh_from_db()
+    assert (orphan.risk_score, orphan.risk_level) == (None, "")
+    assert Customer.objects.get(pk=slow.pk).risk_level == risk.level
