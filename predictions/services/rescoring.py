@@ -82,6 +82,13 @@ def rescore_request(
     return bool(scheduled)
 
 
+def rescore_pending_clear(*, organization_id: int) -> None:
+    """Forget collected changes and the scheduled flag (after a full rescoring, or to reset)."""
+    redis_client().delete(
+        *(_key(organization_id, p) for p in ("invoices", "customers", "scheduled"))
+    )
+
+
 def pending_ids(*, organization_id: int) -> tuple[set[int], set[int]]:
     client = redis_client()
     invoices = {int(v) for v in client.smembers(_key(organization_id, "invoices"))}

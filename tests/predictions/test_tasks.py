@@ -25,9 +25,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def scheduled(monkeypatch):
+def scheduled(monkeypatch, org):
     """Records the debounced task's scheduling (the Celery broker is the boundary here;
-    the debounce state itself lives in the real Redis)."""
+    the debounce state itself lives in the real Redis). Keys are per test prefix and org id,
+    and both repeat across runs, so a previous run's flag (TTL 2 min) is cleared first."""
+    rescoring.rescore_pending_clear(organization_id=org.pk)
     calls = []
     monkeypatch.setattr(
         tasks.rescore_pending_task,
