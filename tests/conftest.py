@@ -4,12 +4,15 @@ who is admin of org B. Every view and API test checks the outsider and the viewe
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 import pytest
 from django.test import Client
 
 from paypredict_project.tenancy.models import Role
 from tests.factories import MembershipFactory, OrganizationFactory
+
+_RUN_ID = uuid.uuid4().hex[:8]
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +23,10 @@ def _isolated_cache(settings, request):
         **settings.CACHES,
         "default": {
             **settings.CACHES["default"],
-            "KEY_PREFIX": "test:" + hashlib.sha1(request.node.nodeid.encode()).hexdigest(),
+            # The run id keeps a re-run within a key's TTL (same node ids, same org ids from a
+            # fresh test database) from finding the previous run's throttles and flags.
+            "KEY_PREFIX": f"test:{_RUN_ID}:"
+            + hashlib.sha1(request.node.nodeid.encode()).hexdigest(),
         },
     }
 
