@@ -25,7 +25,8 @@ def main() -> int:
         print(f"\n=== bench.{name}", flush=True)
         started = time.perf_counter()
         result = subprocess.run([sys.executable, "-m", f"bench.{name}"], cwd=HERE.parent)
-        print(f"=== bench.{name}: exit {result.returncode} in {time.perf_counter() - started:.0f} s")
+        elapsed = time.perf_counter() - started
+        print(f"=== bench.{name}: exit {result.returncode} in {elapsed:.0f} s")
         if result.returncode:
             failures.append(name)
     if failures:
