@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import urlencode
 
 from authlib.integrations.django_client import DjangoOAuth2App, OAuth
 from django.conf import settings
@@ -55,8 +56,6 @@ def oidc_client() -> DjangoOAuth2App:
 
 
 def logout_url(*, return_to: str) -> str:
-    from urllib.parse import urlencode
-
     query = urlencode({"client_id": settings.AUTH0_CLIENT_ID, "returnTo": return_to})
     return f"{settings.AUTH0_LOGOUT_URL}?{query}"
 
