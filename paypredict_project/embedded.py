@@ -116,6 +116,18 @@ def _start_redis(socket_path: Path) -> None:
         time.sleep(0.05)
 
 
+def local_secret_key() -> str:
+    """A random SECRET_KEY generated once and kept in the data folder (mode 0600)."""
+    import secrets
+
+    key_file = DATA_DIR / "secret_key"
+    with _start_lock("secret_key"):
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(50))
+            key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
 def stop() -> None:
     """Stop both embedded servers (used by `make stop`)."""
     pid_file = DATA_DIR / "redis.pid"

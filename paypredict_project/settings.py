@@ -48,10 +48,11 @@ def envlist(name: str, default: str) -> list[str]:
 DEBUG = envbool("DEBUG", "false")
 SECRET_KEY = envsecret("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and os.environ.get("PAYPREDICT_ALLOW_DEV_SECRET", "true") != "true":
-        raise ImproperlyConfigured("SECRET_KEY must be set")
-    # A fixed development key keeps sessions valid across `make run` restarts.
-    SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
+    # Local use: a random key kept beside the embedded data, so sessions survive restarts
+    # and no shared, publicly known key ever signs anything.
+    from paypredict_project import embedded
+
+    SECRET_KEY = embedded.local_secret_key()
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")

@@ -58,3 +58,16 @@ def test_it_starts_embedded_servers_migrates_and_is_healthy(tmp_path):
             env=env,
             timeout=60,
         )
+
+
+def test_it_generates_one_private_secret_key_per_data_folder(tmp_path, monkeypatch):
+    from paypredict_project import embedded
+
+    monkeypatch.setattr(embedded, "DATA_DIR", tmp_path / "data")
+    first = embedded.local_secret_key()
+    assert first == embedded.local_secret_key()
+    assert len(first) >= 50
+    key_file = tmp_path / "data" / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    monkeypatch.setattr(embedded, "DATA_DIR", tmp_path / "other")
+    assert embedded.local_secret_key() != first
