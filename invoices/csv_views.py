@@ -136,9 +136,7 @@ def _mapping_from_post(kind: str, post, header: list[str]) -> tuple[dict, list[s
 @require_http_methods(["GET", "POST"])
 @require_org_permission("write:invoices")
 def csv_import_preview(request, code) -> HttpResponse:
-    upload = get_scoped_or_404(
-        CsvUpload.objects.all(), organization=request.organization, code=code
-    )
+    upload = _upload_or_404(request, code)
     saved = mapping_from_dict(upload.mapping, kind=upload.kind) if upload.mapping else None
     problems: list[str] = []
     try:
@@ -239,9 +237,7 @@ def _mapping_rows(kind: str, mapping: Mapping | None, header: list[str]) -> list
 @require_GET
 @require_org_permission("write:invoices")
 def csv_import_result(request, code) -> HttpResponse:
-    upload = get_scoped_or_404(
-        CsvUpload.objects.all(), organization=request.organization, code=code
-    )
+    upload = _upload_or_404(request, code)
     if upload.result is None:
         return redirect("csv-import-preview", code=upload.code)
     return render(

@@ -27,10 +27,13 @@ from django.db import models
 from django.db.models.fields import NOT_PROVIDED
 
 from invoices.imports.parsing import CellError, ParsedRow, RowError, RowReader, json_text
-from invoices.models import Customer, Invoice, Payment, PaymentAllocation
+from invoices.models import Customer, Invoice, InvoiceStatus, Payment, PaymentAllocation
+from invoices.services.invoices import TERMINAL_STATUSES, status_for_balance
 from paypredict_project.tenancy.models import Organization
 
-TERMINAL = ("draft", "void", "written_off")
+# The statuses a balance does not change (status_for_balance keeps them). The SQL below mirrors
+# that rule, so it takes them from here; plain strings, as they are also spliced into SQL.
+TERMINAL = tuple(str(status) for status in (InvoiceStatus.DRAFT, *TERMINAL_STATUSES))
 # The write time of each statement (now() would be the transaction's start: wrong for rows
 # written by a later statement of a long import, or of a test's outer transaction).
 NOW = "statement_timestamp()"
@@ -271,7 +274,7 @@ class InvoiceLoader(KindLoader):
             balance = Decimal("0") if (paid_date or status == "paid") else total
         if balance > total:
             raise RowError("balance", f"balance {balance} exceeds total {total}")
-        derived = "paid" if balance == 0 else ("partially_paid" if balance < total else "open")
+        derived = str(status_for_balance(total=total, balance=balance, current=InvoiceStatus.OPEN))
         if status in TERMINAL:
             final = status
         else:
@@ -482,6 +485,7 @@ class InvoiceLoader(KindLoader):
                 for row, total, paid in cur.fetchall()
             ],
         )
+        # status_for_balance (invoices/services/invoices.py) in SQL, from the payments applied.
         balance = "CASE WHEN a.external_id IS NULL THEN s.balance ELSE s.total - a.paid END"
         status = f"""CASE WHEN a.external_id IS NULL OR s.status IN {TERMINAL} THEN s.status
             WHEN a.paid >= s.total THEN 'paid' WHEN a.paid > 0 THEN 'partially_paid'
@@ -874,10 +878,13 @@ class PaymentLoader(KindLoader):
         return removed + cur.rowcount
 
     def _recalculate(self) -> int:
-        """invoice_recalculate in SQL for every touched invoice, writing only real changes."""
+        """invoice_recalculate in SQL for every touched invoice, writing only real changes.
+
+        The status CASE is status_for_balance (invoices/services/invoices.py); keep them equal.
+        """
         cur = self.cursor
         cur.execute(
-            """
+            f"""
             WITH applied AS (
                 SELECT i.id, i.total, i.status,
                        coalesce(sum(pa.amount) FILTER (WHERE p.status = 'succeeded'), 0) AS paid,
@@ -890,7 +897,7 @@ class PaymentLoader(KindLoader):
                 GROUP BY i.id
             ), target AS (
                 SELECT id, total - paid AS balance,
-                       CASE WHEN status IN ('draft', 'void', 'written_off') THEN status
+                       CASE WHEN status IN {TERMINAL} THEN status
                             WHEN paid >= total THEN 'paid'
                             WHEN paid > 0 THEN 'partially_paid' ELSE 'open' END AS status,
                        last_paid
