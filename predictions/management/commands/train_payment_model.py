@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ml.evaluation import NotEnoughDataError
 from ml.registry import DEFAULT_TOLERANCE
 from paypredict_project.tenancy.commands import organization_from_option
+from predictions.management.commands._options import test_fraction_from_option
 from predictions.services.training import payment_model_train
 
 
@@ -28,9 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args, **options):
-        fraction = options["test_fraction"]
-        if not 0.0 < fraction < 1.0:
-            raise CommandError(f"--test-fraction must be between 0 and 1, got {fraction}")
+        fraction = test_fraction_from_option(options["test_fraction"])
         organization = organization_from_option(options["org"])
         try:
             version = payment_model_train(
