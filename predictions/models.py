@@ -70,13 +70,6 @@ class RiskThresholds(models.Model):
     def __str__(self) -> str:
         return f"{self.organization}: high<{self.high_below}, medium<{self.medium_below}"
 
-    def level_for_probability(self, probability: float) -> str:
-        if probability < self.high_below:
-            return RiskLevel.HIGH
-        if probability < self.medium_below:
-            return RiskLevel.MEDIUM
-        return RiskLevel.LOW
-
     def level_for_score(self, score: float) -> str:
         if score >= self.customer_high_score:
             return RiskLevel.HIGH
