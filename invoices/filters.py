@@ -6,10 +6,13 @@ the export view or the API unchanged.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_filters as filters
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from invoices.analytics import organization_today
 from invoices.models import (
     OPEN_STATUSES,
     Customer,
@@ -74,11 +77,11 @@ class InvoiceFilter(filters.FilterSet):
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
     def filter_days_overdue_min(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        cutoff = _today(self.request) - timezone.timedelta(days=int(value))
+        cutoff = _today(self.request) - dt.timedelta(days=int(value))
         return queryset.filter(status__in=OPEN_STATUSES, due_date__lte=cutoff)
 
     def filter_days_overdue_max(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        cutoff = _today(self.request) - timezone.timedelta(days=int(value))
+        cutoff = _today(self.request) - dt.timedelta(days=int(value))
         return queryset.filter(due_date__gte=cutoff)
 
 
@@ -124,8 +127,9 @@ class PaymentFilter(filters.FilterSet):
         return queryset.filter(Q(reference__icontains=value) | Q(customer__name__icontains=value))
 
 
-def _today(request) -> timezone.datetime.date:
+def _today(request) -> dt.date:
     """'Today' in the organization's time zone: overdue means overdue where the AR team sits."""
-    organization = getattr(request, "organization", None) if request is not None else None
-    tz = organization.tzinfo if organization else timezone.get_current_timezone()
-    return timezone.now().astimezone(tz).date()
+    organization = getattr(request, "organization", None)
+    if organization:
+        return organization_today(organization=organization)
+    return timezone.localdate()
