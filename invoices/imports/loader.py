@@ -29,11 +29,14 @@ from django.db.models.fields import NOT_PROVIDED
 from invoices.imports.parsing import CellError, ParsedRow, RowError, RowReader, json_text
 from invoices.models import Customer, Invoice, InvoiceStatus, Payment, PaymentAllocation
 from invoices.services.invoices import TERMINAL_STATUSES, status_for_balance
+from invoices.services.payments import COUNTED_STATUSES
 from paypredict_project.tenancy.models import Organization
 
 # The statuses a balance does not change (status_for_balance keeps them). The SQL below mirrors
 # that rule, so it takes them from here; plain strings, as they are also spliced into SQL.
 TERMINAL = tuple(str(status) for status in (InvoiceStatus.DRAFT, *TERMINAL_STATUSES))
+# Payment statuses whose allocations count against an invoice, as the services count them.
+COUNTED = tuple(str(status) for status in COUNTED_STATUSES)
 # The write time of each statement (now() would be the transaction's start: wrong for rows
 # written by a later statement of a long import, or of a test's outer transaction).
 NOW = "statement_timestamp()"
@@ -743,7 +746,7 @@ class PaymentLoader(KindLoader):
                 JOIN invoices_payment p ON p.id = pa.payment_id
                 JOIN (SELECT DISTINCT invoice_id FROM {staging.name}) touched
                     ON touched.invoice_id = pa.invoice_id
-                WHERE p.status IN ('succeeded', 'pending')
+                WHERE p.status IN {COUNTED}
                   AND NOT EXISTS (
                     SELECT 1 FROM {staging.name} again
                     WHERE again.invoice_ref <> '' AND again.external_id = p.external_id
@@ -753,7 +756,7 @@ class PaymentLoader(KindLoader):
             SELECT s.row_no, s.invoice_id, s.invoice_number, s.invoice_total,
                    coalesce(h.amount, 0), s.allocated_amount
             FROM {staging.name} s LEFT JOIN held h USING (invoice_id)
-            WHERE s.invoice_id IS NOT NULL AND s.status IN ('succeeded', 'pending')
+            WHERE s.invoice_id IS NOT NULL AND s.status IN {COUNTED}
             ORDER BY s.row_no
             """,
             {"org": org},
