@@ -118,6 +118,9 @@ def invoice_list(request: DashboardRequest) -> HttpResponse:
     return render_page_or_partial(request, "invoices/list.html", "invoice-table", context)
 
 
+CLOSED_STATUSES = (InvoiceStatus.VOID, InvoiceStatus.WRITTEN_OFF)
+
+
 def _audit_rows(entries) -> list[dict]:
     """Audit entries with their changed fields paired up (before → after) for display."""
     rows = []
@@ -146,9 +149,6 @@ def _detail_context(request: DashboardRequest, invoice) -> dict:
         "can_close": invoice.status not in (InvoiceStatus.PAID, *CLOSED_STATUSES),
         "is_open": invoice.status in OPEN_STATUSES,
     }
-
-
-CLOSED_STATUSES = (InvoiceStatus.VOID, InvoiceStatus.WRITTEN_OFF)
 
 
 @require_GET
