@@ -139,11 +139,10 @@ def prediction_history_for_invoice(*, organization: Organization, invoice, limit
 def customer_risk_trend(*, customer, days: int = 90) -> list:
     import datetime as dt
 
-    from django.utils import timezone
-
+    from invoices.analytics import organization_today
     from predictions.models import CustomerRiskSnapshot
 
-    today = timezone.now().astimezone(customer.organization.tzinfo).date()
+    today = organization_today(organization=customer.organization)
     return list(
         CustomerRiskSnapshot.objects.filter(
             organization_id=customer.organization_id,

@@ -20,6 +20,7 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
+from invoices.analytics import organization_today as analytics_organization_today
 from invoices.models import OPEN_STATUSES
 from ml.features import FEATURE_COLUMNS, features_as_of
 from ml.registry import get_active, load_active_model
@@ -71,7 +72,8 @@ class ScoreResult:
 
 
 def organization_today(organization: Organization) -> dt.date:
-    return timezone.now().astimezone(organization.tzinfo).date()
+    """Positional-argument spelling of ``invoices.analytics.organization_today``."""
+    return analytics_organization_today(organization=organization)
 
 
 def risk_thresholds_get(*, organization: Organization) -> RiskThresholds:

@@ -17,8 +17,8 @@ import logging
 from typing import Any
 
 import pandas as pd
-from django.utils import timezone
 
+from invoices.analytics import organization_today
 from ml.evaluation import (
     MIN_PAID_INVOICES,
     NotEnoughDataError,
@@ -42,10 +42,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def _today(organization: Organization) -> dt.date:
-    return timezone.localdate(timezone.now(), organization.tzinfo)
-
-
 def _load(organization: Organization, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
     invoices, payments = ledger_frames(organization=organization)
     # Invoices dated in the future (pre-billed) carry no information yet.
@@ -63,7 +59,7 @@ def payment_model_evaluate(
     params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Time-split holdout evaluation of the payment model beside the four baselines."""
-    as_of = as_of or _today(organization)
+    as_of = as_of or organization_today(organization=organization)
     invoices, payments = _load(organization, as_of)
     report, _ = evaluate_payment(
         invoices, payments, test_fraction=test_fraction, as_of=as_of, seed=seed, params=params
@@ -82,7 +78,7 @@ def payment_model_train(
 ) -> ModelVersion:
     """Evaluate on the time holdout, refit on everything, register the candidate and
     promote it if it beats the active version. Returns the (refreshed) candidate."""
-    as_of = as_of or _today(organization)
+    as_of = as_of or organization_today(organization=organization)
     invoices, payments = _load(organization, as_of)
     features = features_at_issue(invoices, payments)
     report, eval_model = evaluate_payment(
