@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ml.artifacts import ArtifactChecksumError, file_sha256
+from ml.artifacts import ArtifactChecksumError
 from ml.models import ModelKind, ModelStatus, ModelVersion
 from ml.payment_model import PaymentModel
 
@@ -189,8 +189,3 @@ def load_active_model(organization) -> PaymentModel | None:
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
-
-
-def artifact_matches(version: ModelVersion) -> bool:
-    path = artifact_full_path(version)
-    return path.exists() and file_sha256(path) == version.sha256

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import string
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,12 +44,6 @@ def factor_text(feature: str, values: dict[str, float]) -> str:
         return template.format(**row)
     except (KeyError, ValueError, TypeError):
         return f"{feature.replace('_', ' ')} = {values.get(feature)}"
-
-
-def impact_words(impact: float) -> str:
-    # Clipped: a contribution beyond +-5 (x150) is already "far later/sooner" in words.
-    change = math.exp(max(min(impact, 5.0), -5.0)) - 1.0
-    return f"{change:+.0%} time to pay"
 
 
 def explain_rows_json(X: pd.DataFrame, contributions: pd.DataFrame) -> list[str]:
@@ -121,8 +114,3 @@ def explain_rows_json(X: pd.DataFrame, contributions: pd.DataFrame) -> list[str]
             )
         out.append("[" + ", ".join(parts) + "]")
     return out
-
-
-def explain_rows(X: pd.DataFrame, contributions: pd.DataFrame) -> list[list[dict[str, Any]]]:
-    """The same factors as Python lists of dicts (for callers that are not writing)."""
-    return [json.loads(row) for row in explain_rows_json(X, contributions)]
