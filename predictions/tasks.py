@@ -54,21 +54,18 @@ def invoices_score_all_task() -> int:
 @shared_task(name="predictions.invoices_score")
 def invoices_score_task(organization_id: int) -> dict | None:
     """Nightly full rescoring, then the forecast and customer risk that depend on it."""
-    from predictions.services.forecast import forecast_build
-    from predictions.services.risk import customer_risk_refresh
-    from predictions.services.scoring import NoActiveModel, invoices_score
+    from predictions.services.refresh import predictions_refresh
+    from predictions.services.scoring import NoActiveModel
 
     organization = _organization(organization_id)
     if organization is None:
         return None
     try:
-        result = invoices_score(organization=organization)
+        result = predictions_refresh(organization=organization)
     except NoActiveModel as exc:
         logger.info("%s", exc)
         return None
-    forecast_build(organization=organization)
-    customer_risk_refresh(organization=organization)
-    return result.as_dict()
+    return result.score.as_dict()
 
 
 @shared_task(name="predictions.rescore_pending")

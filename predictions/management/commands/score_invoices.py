@@ -6,9 +6,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from paypredict_project.tenancy.commands import organization_from_option
-from predictions.services.forecast import forecast_build
-from predictions.services.risk import customer_risk_refresh
-from predictions.services.scoring import NoActiveModel, invoices_score
+from predictions.services.refresh import predictions_refresh
+from predictions.services.scoring import NoActiveModel
 
 
 class Command(BaseCommand):
@@ -36,14 +35,16 @@ class Command(BaseCommand):
             raise CommandError(f"--chunk-size must be positive, got {options['chunk_size']}")
         organization = organization_from_option(options["org"])
         try:
-            result = invoices_score(
+            refresh = predictions_refresh(
                 organization=organization,
                 as_of=options["as_of"],
                 chunk_size=options["chunk_size"],
                 force=options["force"],
+                derived=not options["skip_derived"],
             )
         except NoActiveModel as exc:
             raise CommandError(str(exc)) from exc
+        result = refresh.score
         summary = result.as_dict()
         self.stdout.write(
             f"{organization.slug}: {result.open_invoices} open invoices, {result.scored} scored, "
@@ -51,9 +52,8 @@ class Command(BaseCommand):
             f"predictions removed, model {result.model_version}, "
             f"{summary['seconds'].get('total', 0.0):.2f}s"
         )
-        if not options["skip_derived"]:
-            snapshot = forecast_build(organization=organization, as_of=result.as_of)
-            risk = customer_risk_refresh(organization=organization, as_of=result.as_of)
+        if refresh.forecast is not None and refresh.risk is not None:
+            snapshot, risk = refresh.forecast, refresh.risk
             total = sum(w["expected"] for w in snapshot.weeks)
             self.stdout.write(
                 f"forecast: {total:,.2f} {snapshot.currency} expected over 13 weeks; "
