@@ -83,7 +83,8 @@ def rescore_request(
 
 
 def rescore_pending_clear(*, organization_id: int) -> None:
-    """Forget collected changes and the scheduled flag (after a full rescoring, or to reset)."""
+    """Forget collected changes and the scheduled flag (a reset; a full rescoring leaves them,
+    and the debounced run then finds those invoices unchanged and skips them)."""
     redis_client().delete(
         *(_key(organization_id, p) for p in ("invoices", "customers", "scheduled"))
     )
