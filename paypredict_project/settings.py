@@ -6,6 +6,7 @@ silently replaced by defaults. `.env.example` lists every variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -113,6 +114,8 @@ TEMPLATES = [
                 "paypredict_project.tenancy.context_processors.organization",
                 "paypredict_project.navigation.navigation",
             ],
+            # Page slots that consumer apps fill (paypredict_project/slots.py).
+            "libraries": {"slots": "paypredict_project.slot_tags"},
         },
     }
 ]
@@ -227,6 +230,24 @@ SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FIELD_ENCRYPTION_KEY = envsecret("FIELD_ENCRYPTION_KEY")
+
+# ---------------------------------------------------------------- monitoring
+# /metrics and /health/detailed answer a bearer token (METRICS_TOKEN) or a listed address
+# (METRICS_ALLOWED_IPS: IPs or CIDR networks); with neither set they answer 403 to everyone
+# (staff users may still read /health/detailed). Per-organization business figures (open
+# balance, invoice counts by organization) appear only with METRICS_PER_ORGANIZATION=true.
+METRICS_TOKEN = envsecret("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = envlist("METRICS_ALLOWED_IPS", "")
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_IPS: {_network!r} is not an IP or network"
+        ) from _exc
+METRICS_PER_ORGANIZATION = envbool("METRICS_PER_ORGANIZATION", "false")
+# Requests per minute per client address on /health, /health/detailed and /metrics.
+HEALTH_RATE_LIMIT = envint("HEALTH_RATE_LIMIT", "120")
 
 # ---------------------------------------------------------------- API
 REST_FRAMEWORK = {
