@@ -17,7 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def envbool(name: str, default: str) -> bool:
-    value = os.environ.get(name, default).strip().lower()
+    # An empty value (NAME= in an env file) means "not set": the default applies.
+    value = (os.environ.get(name, "").strip() or default).lower()
     if value in ("true", "1"):
         return True
     if value in ("false", "0", ""):
@@ -26,7 +27,7 @@ def envbool(name: str, default: str) -> bool:
 
 
 def envint(name: str, default: str) -> int:
-    value = os.environ.get(name, default)
+    value = os.environ.get(name, "").strip() or default
     try:
         return int(value)
     except ValueError as exc:
@@ -223,10 +224,19 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "false")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "false")
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0")
+# Served over HTTPS (SITE_URL https://...): secure cookies, HSTS and the HTTP→HTTPS redirect
+# are on unless switched off explicitly; over plain HTTP (local use) they default to off.
+_HTTPS = SITE_URL.lower().startswith("https://")
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", str(_HTTPS))
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", str(SESSION_COOKIE_SECURE))
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", str(_HTTPS))
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000" if _HTTPS else "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "false")
+# Load balancers probe /health over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
+if envbool("TRUST_X_FORWARDED_PROTO", "false"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FIELD_ENCRYPTION_KEY = envsecret("FIELD_ENCRYPTION_KEY")
