@@ -316,6 +316,16 @@ MODEL_DIR = Path(os.environ.get("MODEL_DIR", BASE_DIR / "model_artifacts"))
 OPENAI_API_KEY = envsecret("OPENAI_API_KEY")
 OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
 OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "")
+# Seconds before an LLM answer is abandoned for the offline path (ml/llm.py).
+OPENAI_TIMEOUT_S = envint("OPENAI_TIMEOUT_S", "20")
+# How structured answers are requested: json_schema (OpenAI, recent vLLM/Ollama) or
+# function_calling (servers with tool calls but no response_format).
+OPENAI_STRUCTURED_METHOD = os.environ.get("OPENAI_STRUCTURED_METHOD", "json_schema")
+if OPENAI_STRUCTURED_METHOD not in ("json_schema", "function_calling"):
+    raise ImproperlyConfigured(
+        "OPENAI_STRUCTURED_METHOD must be json_schema or function_calling, "
+        f"got {OPENAI_STRUCTURED_METHOD!r}"
+    )
 
 # ---------------------------------------------------------------- e-mail
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
