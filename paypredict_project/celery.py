@@ -34,7 +34,16 @@ BEAT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
     # and auto-send ones every 30 minutes through the working day.
     "reminders-plan-daily": ("reminders.plan_all", {"minute": "0", "hour": "6"}),
     "reminders-send": ("reminders.send_all", {"minute": "15,45", "hour": "7-22"}),
+    # Operations: the ledger gauges /metrics serves (so a scrape never scans the ledger).
+    "metrics-refresh": ("paypredict.metrics_refresh", {"minute": "*"}),
 }
+
+
+@app.task(name="paypredict.metrics_refresh")
+def metrics_refresh() -> None:
+    from paypredict_project.health import ledger_metrics_refresh
+
+    ledger_metrics_refresh()
 
 
 @beat_init.connect
