@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.template.loader import render_to_string, select_template
-from django.utils.html import escape, linebreaks
+from django.utils.html import linebreaks
+from django.utils.safestring import mark_safe
 from pydantic import BaseModel, Field
 
 from ml.llm import llm_is_configured, llm_structured
@@ -140,7 +141,8 @@ def html_from_text(context: DraftContext, body_text: str) -> str:
     """The HTML part of a text written by a model or edited by a person: same layout."""
     return render_to_string(
         f"{TEMPLATE_DIR}/text-body-html.html",
-        {"c": context, "body": linebreaks(escape(body_text))},
+        # linebreaks escapes the text itself; the result is safe markup.
+        {"c": context, "body": mark_safe(linebreaks(body_text, autoescape=True))},
     )
 
 
@@ -225,7 +227,9 @@ def draft_problems(context: DraftContext, draft: ReminderDraft) -> list[str]:
             problems.append(f"due date {item.due_date.isoformat()} of {item.number} is missing")
     evidence = context.items + context.statement
     allowed_amounts = {f.amount for f in evidence}
-    allowed_amounts |= set(_totals(context.items).values()) | set(_totals(context.statement).values())
+    allowed_amounts |= set(_totals(context.items).values()) | set(
+        _totals(context.statement).values()
+    )
     numbers = [f.number for f in evidence]
     problems += unknown_facts(
         text,

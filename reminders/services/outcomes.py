@@ -19,16 +19,13 @@ MEASURED = (ReminderStatus.SENT, ReminderStatus.HOLDOUT)
 def reminder_outcomes_refresh(*, organization: Organization) -> int:
     """Copy the paid date of every reminded invoice paid since onto its items (one UPDATE)."""
     paid = Invoice.objects.filter(pk=OuterRef("invoice_id"), paid_date__isnull=False)
-    return (
-        ReminderItem.objects.filter(
-            organization=organization,
-            paid_on__isnull=True,
-            dropped=False,
-            reminder__status__in=MEASURED,
-            invoice__paid_date__isnull=False,
-        )
-        .update(paid_on=Subquery(paid.values("paid_date")[:1]))
-    )
+    return ReminderItem.objects.filter(
+        organization=organization,
+        paid_on__isnull=True,
+        dropped=False,
+        reminder__status__in=MEASURED,
+        invoice__paid_date__isnull=False,
+    ).update(paid_on=Subquery(paid.values("paid_date")[:1]))
 
 
 @dataclass

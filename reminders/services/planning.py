@@ -144,9 +144,7 @@ def _candidate_invoices(*, organization: Organization, today: dt.date) -> list[I
     # The earliest step of any policy, shifted for high risk, bounds how far ahead to look.
     from reminders.models import DunningStep
 
-    earliest = DunningStep.objects.filter(policy__organization=organization).order_by(
-        "offset_days"
-    )
+    earliest = DunningStep.objects.filter(policy__organization=organization).order_by("offset_days")
     lookahead = 0
     for step in earliest[:20]:
         lookahead = max(lookahead, -(step.offset_days + min(0, step.high_risk_shift_days)))
@@ -391,7 +389,9 @@ def _plan_one(
     return reminder
 
 
-def reminder_context(*, reminder: Reminder, invoices: list[Invoice], today: dt.date) -> DraftContext:
+def reminder_context(
+    *, reminder: Reminder, invoices: list[Invoice], today: dt.date
+) -> DraftContext:
     """The facts of an existing reminder, re-read from the ledger (for edits and re-renders)."""
     customer = reminder.customer
     organization = customer.organization

@@ -55,7 +55,10 @@ def promise_create(
         recorded_by=recorded_by if getattr(recorded_by, "pk", None) else None,
     )
     audit_record(
-        organization=organization, action="promise.create", instance=promise, after=snapshot(promise)
+        organization=organization,
+        action="promise.create",
+        instance=promise,
+        after=snapshot(promise),
     )
     return promise
 

@@ -86,7 +86,9 @@ def reminder_edit(*, reminder: Reminder, subject: str, body_text: str, user) -> 
     locked = Reminder.objects.select_for_update().get(pk=reminder.pk)
     if locked.status not in PENDING_STATUSES:
         raise ValidationError(f"the reminder is {locked.status}; only drafts can be edited")
-    invoices = [item.invoice for item in locked.items.filter(dropped=False).select_related("invoice")]
+    invoices = [
+        item.invoice for item in locked.items.filter(dropped=False).select_related("invoice")
+    ]
     today = organization_today(organization=locked.organization)
     context = reminder_context(reminder=locked, invoices=invoices, today=today)
     locked.subject, locked.body_text = subject, body_text + "\n"

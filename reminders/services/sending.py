@@ -79,7 +79,9 @@ def sender_lock(organization: Organization) -> Iterator[bool]:
     finally:
         if acquired:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SEND_LOCK_KEY, organization.pk])
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)", [SEND_LOCK_KEY, organization.pk]
+                )
 
 
 def sendable(organization: Organization, today: dt.date):
@@ -109,10 +111,11 @@ def reminders_send_due(
         ids = list(queue.order_by("planned_on", "id").values_list("id", flat=True))
         if not ids:
             return result
+        # Not opened up front: a backend that cannot connect fails each reminder (recorded
+        # as failed), rather than the whole run with reminders left half-way.
         mail = connection_ or get_connection()
-        with mail:
-            for reminder_id in ids:
-                _send_counted(reminder_id, mail=mail, today=today, result=result)
+        for reminder_id in ids:
+            _send_counted(reminder_id, mail=mail, today=today, result=result)
     return result
 
 
@@ -197,7 +200,9 @@ def reminder_prepare(*, reminder_id: int, today: dt.date) -> tuple[Reminder | No
     items = list(reminder.items.filter(dropped=False).order_by("due_date", "id"))
     invoices = Invoice.objects.select_for_update().in_bulk([item.invoice_id for item in items])
     promised, promised_customers = _open_promises(reminder, today)
-    keep = [i for i in items if _still_remindable(invoices[i.invoice_id], promised, promised_customers)]
+    keep = [
+        i for i in items if _still_remindable(invoices[i.invoice_id], promised, promised_customers)
+    ]
     dropped = [item for item in items if item not in keep]
     changed = [item for item in keep if invoices[item.invoice_id].balance != item.amount]
     if dropped:
@@ -283,7 +288,9 @@ def _record_sent(reminder: Reminder, provider_id: str) -> None:
         delivery_status="sent",
         updated_at=now,
     )
-    _event(reminder, "sent", f"accepted by the mail backend as {provider_id or reminder.message_id}")
+    _event(
+        reminder, "sent", f"accepted by the mail backend as {provider_id or reminder.message_id}"
+    )
 
 
 @transaction.atomic

@@ -70,9 +70,9 @@ def test_it_catches_up_with_the_most_advanced_step_after_an_outage(org, customer
     result = reminders_plan(organization=org, today=TODAY + dt.timedelta(days=35))
     assert result.drafted == 1
     assert list(
-        Reminder.objects.filter(customer=customer).order_by("planned_on").values_list(
-            "step_key", flat=True
-        )
+        Reminder.objects.filter(customer=customer)
+        .order_by("planned_on")
+        .values_list("step_key", flat=True)
     ) == ["d+1", "d+30"]
     assert invoice.reminder_items.count() == 2
 
