@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_beat",
     "paypredict_project.tenancy",
+    "paypredict_project.events",
     "invoices",
     "ml",
     "predictions",
