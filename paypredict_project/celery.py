@@ -30,7 +30,16 @@ BEAT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
         "predictions.customer_risk_snapshot_all",
         {"minute": "30", "hour": "5"},
     ),
+    # Operations: the ledger gauges /metrics serves (so a scrape never scans the ledger).
+    "metrics-refresh": ("paypredict.metrics_refresh", {"minute": "*"}),
 }
+
+
+@app.task(name="paypredict.metrics_refresh")
+def metrics_refresh() -> None:
+    from paypredict_project.health import ledger_metrics_refresh
+
+    ledger_metrics_refresh()
 
 
 @beat_init.connect
