@@ -25,10 +25,10 @@ from invoices.imports.mapping import (
     FIELDS,
     INT,
     INVOICE_CUSTOMER_FIELDS,
-    ImportFailed,
     MONEY,
     TEXT,
     FieldSpec,
+    ImportFailed,
     Mapping,
     MappingError,
 )
