@@ -521,8 +521,10 @@ def test_it_names_bad_command_input(transactional_db):
         call_command("seed_demo", org="cmd", customers=1, invoices=0, seed=1)
 
 
-def test_it_bootstraps_the_demo_organization_once(transactional_db):
+def test_it_bootstraps_the_demo_organization_once(transactional_db, settings):
     from io import StringIO
+
+    settings.EMBEDDED_DATABASE = True
 
     def bootstrap() -> str:
         out = StringIO()
