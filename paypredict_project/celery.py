@@ -35,6 +35,8 @@ BEAT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
         "predictions.customer_risk_snapshot_all",
         {"minute": "30", "hour": "5"},
     ),
+    # invoices: uploaded CSV files are deleted after CSV_UPLOAD_RETENTION_DAYS.
+    "csv-uploads-purge-daily": ("invoices.csv_uploads_purge", {"minute": "15", "hour": "4"}),
     # Operations: the ledger gauges /metrics serves (so a scrape never scans the ledger).
     "metrics-refresh": ("paypredict.metrics_refresh", {"minute": "*"}),
 }

@@ -198,6 +198,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 # Uploaded files (CSV imports between preview and run); never served publicly.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / ".data" / "media"))
+# Uploaded CSV files are deleted this many days after upload (the import results stay).
+CSV_UPLOAD_RETENTION_DAYS = envint("CSV_UPLOAD_RETENTION_DAYS", "7")
 
 # ---------------------------------------------------------------- auth
 LOGIN_URL = "login"
@@ -362,5 +364,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}, "pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "pgserver": {"level": "WARNING"},
+        # Lockouts and failures stay visible (WARNING); not every successful login.
+        "axes": {"level": "WARNING"},
+    },
 }
