@@ -6,6 +6,7 @@ silently replaced by defaults. `.env.example` lists every variable.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import os
 from pathlib import Path
@@ -75,7 +76,9 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_beat",
     "anymail",
+    "axes",
     "paypredict_project.tenancy",
+    "paypredict_project.events",
     "invoices",
     "ml",
     "predictions",
@@ -97,6 +100,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "paypredict_project.tenancy.middleware.OrganizationMiddleware",
     "paypredict_project.audit.AuditContextMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during login into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "paypredict_project.urls"
@@ -125,6 +130,8 @@ TEMPLATES = [
 # ---------------------------------------------------------------- stores
 # With DATABASE_URL / REDIS_URL unset, real servers start from pip packages in .data/.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# The demo logins (a published password) are created only on the embedded database.
+EMBEDDED_DATABASE = not DATABASE_URL
 if not DATABASE_URL:
     from paypredict_project import embedded
 
@@ -193,11 +200,27 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 # Uploaded files (CSV imports between preview and run); never served publicly.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / ".data" / "media"))
+# Uploaded CSV files are deleted this many days after upload (the import results stay).
+CSV_UPLOAD_RETENTION_DAYS = envint("CSV_UPLOAD_RETENTION_DAYS", "7")
 
 # ---------------------------------------------------------------- auth
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+# Failed-login throttling (django-axes): after LOGIN_FAILURE_LIMIT failures for one account,
+# or from one address, logins from there are refused for LOGIN_LOCKOUT_MINUTES (HTTP 429).
+# Counters live in the shared Redis cache, so every web replica sees them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner in every process
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 PASSWORD_HASHERS = (
     ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if envbool("FAST_PASSWORD_HASHER", "false")
@@ -363,5 +386,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}, "pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "pgserver": {"level": "WARNING"},
+        # Lockouts and failures stay visible (WARNING); not every successful login.
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -42,6 +42,14 @@ def _no_llm_unless_asked(settings):
 
 
 @pytest.fixture(autouse=True)
+def _isolated_login_throttle(_isolated_cache):
+    """django-axes keeps the cache it found at start-up: hand it this test's cache."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    AxesProxyHandler.get_implementation(force=True)
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     # PBKDF2's deliberate slowness buys nothing in tests and costs seconds per persona.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
