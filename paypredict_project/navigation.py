@@ -26,6 +26,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Customers", "customer-list", "read:invoices"),
     NavItem("Payments", "payment-list", "read:invoices"),
     NavItem("Forecast", "forecast", "read:predictions"),
+    NavItem("Reminders", "reminder-queue", "read:invoices"),
     NavItem("Models", "model-list", "admin"),
     NavItem("Import CSV", "csv-import", "write:invoices"),
 ]

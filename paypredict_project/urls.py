@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("invoices.api_urls")),
     path("", include("invoices.csv_api_urls")),
     path("", include("predictions.api_urls")),
+    path("", include("reminders.api_urls")),
 ]
 
 urlpatterns = [
@@ -21,13 +22,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
-    # E-mail providers' delivery webhooks (anymail checks their signatures / basic auth).
-    path("anymail/", include("anymail.urls")),
     path("", include("paypredict_project.tenancy.urls")),
     path("", include("integrations.auth0.urls")),
     path("", include("invoices.urls")),
     path("", include("invoices.csv_urls")),
     path("", include("predictions.urls")),
+    path("", include("reminders.urls")),
 ]
 
 # Unknown URLs under /api/ answer with the API error body, not an HTML page.
