@@ -25,6 +25,11 @@ BEAT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
         "predictions.payment_model_retrain_all",
         {"minute": "0", "hour": "1"},
     ),
+    # Payment risk retrains (and rescores) on the payment model's schedule.
+    "payment-risk-retrain-nightly": (
+        "predictions.payment_risk_retrain_all",
+        {"minute": "0", "hour": "1"},
+    ),
     "invoices-score-nightly": ("predictions.invoices_score_all", {"minute": "0", "hour": "3"}),
     "customer-risk-snapshot-daily": (
         "predictions.customer_risk_snapshot_all",
