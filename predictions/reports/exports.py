@@ -1,41 +1,17 @@
-"""CSV of a report, streamed: rows are written as they come from the database cursor."""
+"""CSV of a report, streamed: rows are written as they come from the database cursor, every
+cell through the one formula-neutralising writer (paypredict_project/csv_output.py)."""
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import uuid
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
-from typing import Any
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from paypredict_project.csv_output import csv_writer
 from paypredict_project.tenancy.models import Organization
 
 CHUNK_ROWS = 1000
-# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> Any:
-    """One CSV cell: text that a spreadsheet would run as a formula is prefixed with ``'``.
-
-    Numbers are written as numbers (a negative Decimal is not text and stays as it is).
-    """
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat()
-    if isinstance(value, dt.date | Decimal | uuid.UUID | int | float):
-        return str(value)
-    text = str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
 
 
 class _Echo:
@@ -43,12 +19,12 @@ class _Echo:
         return value
 
 
-def csv_stream(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[bytes]:
-    writer = csv.writer(_Echo())
+def csv_stream(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[bytes]:
+    writer = csv_writer(_Echo())
     yield writer.writerow(list(header)).encode("utf-8")
     chunk: list[str] = []
     for row in rows:
-        chunk.append(writer.writerow([csv_cell(value) for value in row]))
+        chunk.append(writer.writerow(row))
         if len(chunk) >= CHUNK_ROWS:
             yield "".join(chunk).encode("utf-8")
             chunk = []
@@ -63,9 +39,8 @@ def csv_response(
         csv_stream(header, rows), content_type="text/csv; charset=utf-8"
     )
     stamp = timezone.now().astimezone(organization.tzinfo).strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{name}-{organization.slug}-{stamp}.csv"'
-    )
+    filename = f"{name}-{organization.slug}-{stamp}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
 
