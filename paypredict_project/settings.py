@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     "disputes",
     "reminders",
     "integrations",
+    # Last: the top layer (commands that wire every app together).
+    "paypredict_project",
 ]
 
 MIDDLEWARE = [
