@@ -19,4 +19,5 @@ urlpatterns = [
         name="customer-preferences",
     ),
     path("payments/", views.payment_list, name="payment-list"),
+    path("payments/<uuid:code>/", views.payment_detail, name="payment-detail"),
 ]
