@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "paypredict_project.tenancy",
+    "paypredict_project.events",
     "invoices",
     "ml",
     "predictions",

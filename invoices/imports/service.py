@@ -23,6 +23,7 @@ from invoices.imports.mapping import (
 from invoices.imports.parsing import CellError, RowError, RowReader, csv_rows
 from invoices.signals import ledger_imported
 from paypredict_project.audit import audit_record
+from paypredict_project.events.services import event_record
 from paypredict_project.tenancy.models import Organization
 
 
@@ -150,6 +151,17 @@ def csv_import(
                 },
             )
             if created or updated:
+                event_record(
+                    organization=organization,
+                    type="import.finished",
+                    entity_id=kind,
+                    payload={
+                        "kind": kind,
+                        "created": created,
+                        "updated": updated,
+                        "file": file_name,
+                    },
+                )
                 transaction.on_commit(
                     lambda: ledger_imported.send(
                         sender=csv_import,
