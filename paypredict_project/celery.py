@@ -35,6 +35,10 @@ BEAT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
         "predictions.customer_risk_snapshot_all",
         {"minute": "30", "hour": "5"},
     ),
+    # reminders: plan and draft the day's reminders (after risk is fresh), then send approved
+    # and auto-send ones every 30 minutes through the working day.
+    "reminders-plan-daily": ("reminders.plan_all", {"minute": "0", "hour": "6"}),
+    "reminders-send": ("reminders.send_all", {"minute": "15,45", "hour": "7-22"}),
     # invoices: uploaded CSV files are deleted after CSV_UPLOAD_RETENTION_DAYS.
     "csv-uploads-purge-daily": ("invoices.csv_uploads_purge", {"minute": "15", "hour": "4"}),
     # Operations: the ledger gauges /metrics serves (so a scrape never scans the ledger).

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "anymail",
     "axes",
     "paypredict_project.tenancy",
     "paypredict_project.events",
@@ -92,6 +93,7 @@ MIDDLEWARE = [
     "paypredict_project.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "paypredict_project.middleware.ApiTrailingSlashMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -351,13 +353,33 @@ if OPENAI_STRUCTURED_METHOD not in ("json_schema", "function_calling"):
     )
 
 # ---------------------------------------------------------------- e-mail
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# With neither EMAIL_BACKEND nor EMAIL_HOST set (the embedded `make run`), mail is written
+# as .eml files into .data/sent-mail/ (a local sink you can open), never sent anywhere.
+# SendGrid/SES/Mailgun...: EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend plus ANYMAIL_*.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH", BASE_DIR / ".data" / "sent-mail"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", "25")
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "PayPredict <ar@paypredict.local>")
+# django-anymail: ESP credentials and the tracking-webhook secrets (basic auth for every ESP,
+# plus the ESP's own signing key where it has one). Unset values are left out.
+ANYMAIL = {
+    key: value
+    for key, value in {
+        "WEBHOOK_SECRET": envsecret("ANYMAIL_WEBHOOK_SECRET"),
+        "SENDGRID_API_KEY": envsecret("SENDGRID_API_KEY"),
+        "MAILGUN_API_KEY": envsecret("MAILGUN_API_KEY"),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": envsecret("MAILGUN_WEBHOOK_SIGNING_KEY"),
+    }.items()
+    if value
+}
 
 # ---------------------------------------------------------------- logging
 LOGGING = {

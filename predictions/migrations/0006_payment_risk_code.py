@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("predictions", "0004_payment_risk")]
+    dependencies = [("predictions", "0005_bi_views")]
 
     operations = [
         # Every existing row gets its own UUID (a Python default would give them all one).
