@@ -30,6 +30,8 @@ BEAT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
         "predictions.customer_risk_snapshot_all",
         {"minute": "30", "hour": "5"},
     ),
+    # integrations: incremental QuickBooks / Xero sync of every active connection.
+    "integrations-sync-every-15-minutes": ("integrations.sync_all", {"minute": "*/15"}),
 }
 
 
