@@ -166,6 +166,7 @@ def access_token(connection: Connection, app: OAuthApp, *, force_refresh: bool =
     if not force_refresh and _fresh(connection):
         return crypto.decrypt(connection.access_token_encrypted)
     stale_cipher = connection.access_token_encrypted
+    refused: TokenRefused | None = None
     # durable=True: the rotated token is committed before any use, even inside a sync.
     with transaction.atomic(durable=True):
         locked = Connection.objects.select_for_update().get(pk=connection.pk)
@@ -177,15 +178,19 @@ def access_token(connection: Connection, app: OAuthApp, *, force_refresh: bool =
                     app, refresh_token=crypto.decrypt(locked.refresh_token_encrypted)
                 )
             except TokenRefused as exc:
+                refused = exc
                 locked.status = ConnectionStatus.BROKEN
                 locked.last_error = str(exc)
                 locked.save(update_fields=["status", "last_error", "updated_at"])
-                _copy_tokens(locked, connection)
-                raise
-            tokens_store(locked, tokens)
-            locked.save()
-            logger.info("refreshed the %s access token of connection %s", app.provider, locked.pk)
+            else:
+                tokens_store(locked, tokens)
+                locked.save()
+                logger.info(
+                    "refreshed the %s access token of connection %s", app.provider, locked.pk
+                )
     _copy_tokens(locked, connection)
+    if refused is not None:
+        raise refused
     return crypto.decrypt(connection.access_token_encrypted)
 
 

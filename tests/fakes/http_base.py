@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,6 +48,8 @@ class FakeServer:
         self.log: list[Request] = []
         self.injected: deque[tuple[str, Response]] = deque()
         self._server: ThreadingHTTPServer | None = None
+        # Seconds to wait before answering an API call (a slow provider; kill-mid-run tests).
+        self.delay = 0.0
 
     # ------------------------------------------------------------------ control
     def inject(self, response: Response, *, path_contains: str = "") -> None:
@@ -104,6 +107,8 @@ class FakeServer:
         return f"http://{host}:{port}"
 
     def _dispatch(self, request: Request) -> Response:
+        if self.delay:
+            time.sleep(self.delay)
         with self.lock:
             self.log.append(request)
             for index, (needle, response) in enumerate(self.injected):
