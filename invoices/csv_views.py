@@ -75,6 +75,14 @@ def _uploads(request):
     return scoped(CsvUpload.objects.all(), organization=request.organization)
 
 
+PREVIEW_CELL_CHARS = 200
+
+
+def _preview_cell(cell: str) -> str:
+    # An over-long field (a row error at import) must not blow up the preview page.
+    return cell if len(cell) <= PREVIEW_CELL_CHARS else cell[:PREVIEW_CELL_CHARS] + "…"
+
+
 def _head(upload: CsvUpload, delimiter: str = ",") -> tuple[list[str], list[list[str]]]:
     """The header and the first rows, for the preview (the file is not read further)."""
     with upload.file.open("rb") as handle:
@@ -82,9 +90,11 @@ def _head(upload: CsvUpload, delimiter: str = ",") -> tuple[list[str], list[list
         try:
             reader = csv.reader(text, delimiter=delimiter)
             header = [column.strip() for column in next(reader, [])]
-            rows = list(islice(reader, PREVIEW_ROWS))
+            rows = [[_preview_cell(cell) for cell in row] for row in islice(reader, PREVIEW_ROWS)]
         except UnicodeDecodeError as exc:
             raise ImportFailed("the file is not UTF-8 text; save it as UTF-8 CSV") from exc
+        except csv.Error as exc:
+            raise ImportFailed(f"the file cannot be read as CSV: {exc}") from exc
         finally:
             text.detach()
     return header, rows

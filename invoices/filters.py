@@ -22,8 +22,7 @@ from invoices.models import (
     PaymentMethod,
     PaymentStatus,
 )
-
-RISK_LEVEL_CHOICES = [("high", "High"), ("medium", "Medium"), ("low", "Low")]
+from paypredict_project import slots
 
 
 class InvoiceFilter(filters.FilterSet):
@@ -50,11 +49,6 @@ class InvoiceFilter(filters.FilterSet):
     amount_max = filters.NumberFilter(field_name="total", lookup_expr="lte")
     balance_min = filters.NumberFilter(field_name="balance", lookup_expr="gte")
     balance_max = filters.NumberFilter(field_name="balance", lookup_expr="lte")
-    # The predictions app's current row, reached by its reverse relation name only: the
-    # ledger imports nothing from predictions.
-    risk_level = filters.MultipleChoiceFilter(
-        field_name="prediction__risk_level", choices=RISK_LEVEL_CHOICES, label="Predicted risk"
-    )
 
     class Meta:
         model = Invoice
@@ -125,6 +119,12 @@ class PaymentFilter(filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(reference__icontains=value) | Q(customer__name__icontains=value))
+
+
+# Consumer apps add filters (predictions: risk_level) through page slots; the worklist, the
+# CSV export and the API all read the same class, so they accept the same parameters.
+slots.extend_filterset(InvoiceFilter, slots.INVOICE_FILTERS)
+slots.extend_filterset(PaymentFilter, slots.PAYMENT_FILTERS)
 
 
 def _today(request) -> dt.date:

@@ -32,7 +32,16 @@ BEAT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
     ),
     # integrations: incremental QuickBooks / Xero sync of every active connection.
     "integrations-sync-every-15-minutes": ("integrations.sync_all", {"minute": "*/15"}),
+    # Operations: the ledger gauges /metrics serves (so a scrape never scans the ledger).
+    "metrics-refresh": ("paypredict.metrics_refresh", {"minute": "*"}),
 }
+
+
+@app.task(name="paypredict.metrics_refresh")
+def metrics_refresh() -> None:
+    from paypredict_project.health import ledger_metrics_refresh
+
+    ledger_metrics_refresh()
 
 
 @beat_init.connect
