@@ -28,6 +28,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Forecast", "forecast", "read:predictions"),
     NavItem("Models", "model-list", "admin"),
     NavItem("Import CSV", "csv-import", "write:invoices"),
+    NavItem("Integrations", "integrations", "manage:integrations"),
 ]
 
 
