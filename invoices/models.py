@@ -310,6 +310,8 @@ class ExchangeRate(models.Model):
 
 class CsvUploadStatus(models.TextChoices):
     UPLOADED = "uploaded", "Uploaded"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
     IMPORTED = "imported", "Imported"
     FAILED = "failed", "Failed"
 

@@ -10,6 +10,7 @@ from invoices.models import (
     OPEN_STATUSES,
     ZERO,
     Customer,
+    DemoPaymentAnomaly,
     Invoice,
     Payment,
     PaymentAllocation,
@@ -119,3 +120,13 @@ def customer_invoices(*, organization: Organization, customer: Customer) -> Quer
 
 def customer_payments(*, organization: Organization, customer: Customer) -> QuerySet[Payment]:
     return payment_list(organization=organization).filter(customer=customer)
+
+
+def demo_payment_anomaly_kinds(*, organization: Organization) -> dict[int, str]:
+    """Planted anomalies of the demo data, payment id -> kind. Only evaluation reads this:
+    it is the answer sheet, never a feature."""
+    return dict(
+        scoped(DemoPaymentAnomaly.objects.all(), organization=organization).values_list(
+            "payment_id", "kind"
+        )
+    )

@@ -75,8 +75,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "anymail",
     "axes",
     "paypredict_project.tenancy",
+    "paypredict_project.events",
     "invoices",
     "ml",
     "predictions",
@@ -198,6 +200,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 # Uploaded files (CSV imports between preview and run); never served publicly.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / ".data" / "media"))
+# Uploaded CSV files are deleted this many days after upload (the import results stay).
+CSV_UPLOAD_RETENTION_DAYS = envint("CSV_UPLOAD_RETENTION_DAYS", "7")
 
 # ---------------------------------------------------------------- auth
 LOGIN_URL = "login"
@@ -390,13 +394,33 @@ INTEGRATIONS_HTTP_TIMEOUT_SECONDS = float(os.environ.get("INTEGRATIONS_HTTP_TIME
 INTEGRATIONS_PAGE_SIZE = envint("INTEGRATIONS_PAGE_SIZE", "500")
 
 # ---------------------------------------------------------------- e-mail
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# With neither EMAIL_BACKEND nor EMAIL_HOST set (the embedded `make run`), mail is written
+# as .eml files into .data/sent-mail/ (a local sink you can open), never sent anywhere.
+# SendGrid/SES/Mailgun...: EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend plus ANYMAIL_*.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH", BASE_DIR / ".data" / "sent-mail"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", "25")
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "PayPredict <ar@paypredict.local>")
+# django-anymail: ESP credentials and the tracking-webhook secrets (basic auth for every ESP,
+# plus the ESP's own signing key where it has one). Unset values are left out.
+ANYMAIL = {
+    key: value
+    for key, value in {
+        "WEBHOOK_SECRET": envsecret("ANYMAIL_WEBHOOK_SECRET"),
+        "SENDGRID_API_KEY": envsecret("SENDGRID_API_KEY"),
+        "MAILGUN_API_KEY": envsecret("MAILGUN_API_KEY"),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": envsecret("MAILGUN_WEBHOOK_SIGNING_KEY"),
+    }.items()
+    if value
+}
 
 # ---------------------------------------------------------------- logging
 LOGGING = {
@@ -404,5 +428,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}, "pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "pgserver": {"level": "WARNING"},
+        # Lockouts and failures stay visible (WARNING); not every successful login.
+        "axes": {"level": "WARNING"},
+    },
 }

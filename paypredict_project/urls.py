@@ -21,6 +21,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # E-mail providers' delivery webhooks (anymail checks their signatures / basic auth).
+    path("anymail/", include("anymail.urls")),
     path("", include("paypredict_project.tenancy.urls")),
     path("", include("integrations.auth0.urls")),
     path("", include("integrations.urls")),

@@ -204,3 +204,19 @@ def forecast_latest(*, organization: Organization):
         .order_by("-as_of")
         .first()
     )
+
+
+def customer_risk_levels(*, organization: Organization, customer_ids: list[int]) -> dict[int, str]:
+    """Current risk level per customer id (customers never graded are absent). For reminders."""
+    from predictions.models import CustomerRisk
+
+    rows = CustomerRisk.objects.filter(organization=organization, customer_id__in=customer_ids)
+    return dict(rows.values_list("customer_id", "level"))
+
+
+def invoice_risk_levels(*, organization: Organization, invoice_ids: list[int]) -> dict[int, str]:
+    """Current risk level per open invoice id (unscored invoices are absent). For reminders."""
+    from predictions.models import Prediction
+
+    rows = Prediction.objects.filter(organization=organization, invoice_id__in=invoice_ids)
+    return dict(rows.values_list("invoice_id", "risk_level"))
