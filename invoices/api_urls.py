@@ -1,6 +1,7 @@
 """Ledger API routes, mounted under /api/v1/ in the "api" namespace.
 
-No trailing slashes: /api/v1/invoices, /api/v1/invoices/{id}. The ``id`` in every
+Declared without trailing slashes (/api/v1/invoices); ApiTrailingSlashMiddleware serves
+/api/v1/invoices/ by the same route, for every method. The ``id`` in every
 URL is the object's public UUID (``code`` in the database), never a database key.
 """
 

@@ -23,6 +23,7 @@ from invoices.models import (
     PaymentStatus,
 )
 from paypredict_project import slots
+from paypredict_project.filtering import StrictBooleanFilter
 
 
 class InvoiceFilter(filters.FilterSet):
@@ -30,8 +31,8 @@ class InvoiceFilter(filters.FilterSet):
     # distinct=False: no join can duplicate rows here, and DISTINCT would sort the whole result.
     status = filters.MultipleChoiceFilter(choices=InvoiceStatus.choices, distinct=False)
     customer = filters.UUIDFilter(field_name="customer__code")
-    disputed = filters.BooleanFilter()
-    overdue = filters.BooleanFilter(method="filter_overdue", label="Open and past due")
+    disputed = StrictBooleanFilter()
+    overdue = StrictBooleanFilter(method="filter_overdue", label="Open and past due")
     currency = filters.CharFilter(lookup_expr="iexact")
     source = filters.CharFilter()
     issued_after = filters.DateFilter(field_name="issue_date", lookup_expr="gte")
@@ -84,7 +85,7 @@ class CustomerFilter(filters.FilterSet):
     country = filters.CharFilter(lookup_expr="iexact")
     industry = filters.CharFilter(lookup_expr="iexact")
     currency = filters.CharFilter(lookup_expr="iexact")
-    do_not_remind = filters.BooleanFilter()
+    do_not_remind = StrictBooleanFilter()
     risk_level = filters.CharFilter()
 
     class Meta:
