@@ -16,6 +16,7 @@ from invoices.apis.invoices import (
     InvoiceVoidApi,
     InvoiceWriteOffApi,
 )
+from invoices.apis.payment_analytics import PaymentAnalyticsApi
 from invoices.apis.payments import (
     PaymentAllocateApi,
     PaymentCollectionApi,
@@ -26,6 +27,7 @@ from invoices.apis.payments import (
 )
 
 urlpatterns = [
+    path("payments/analytics", PaymentAnalyticsApi.as_view(), name="payment-analytics"),
     path("customers", CustomerCollectionApi.as_view(), name="customer-list"),
     path("customers/<uuid:id>", CustomerResourceApi.as_view(), name="customer-detail"),
     path("invoices", InvoiceCollectionApi.as_view(), name="invoice-list"),

@@ -130,3 +130,24 @@ def demo_payment_anomaly_kinds(*, organization: Organization) -> dict[int, str]:
             "payment_id", "kind"
         )
     )
+
+
+# ---------------------------------------------------------------- reports
+
+
+def invoice_issued_totals(
+    *, organization: Organization, start: dt.date, end: dt.date
+) -> list[dict]:
+    """Invoices issued from ``start`` to ``end`` (inclusive) per currency: count and total.
+
+    Draft and void invoices were never issued to anyone and are left out.
+    """
+    return list(
+        scoped(Invoice.objects.all(), organization=organization)
+        .filter(issue_date__gte=start, issue_date__lte=end)
+        .exclude(status__in=("draft", "void"))
+        .order_by()
+        .values("currency")
+        .annotate(count=Count("id"), total=Sum("total"))
+        .order_by("currency")
+    )

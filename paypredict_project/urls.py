@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("invoices.api_urls")),
     path("", include("invoices.csv_api_urls")),
     path("", include("predictions.api_urls")),
+    path("", include("predictions.reports.api_urls")),
 ]
 
 urlpatterns = [
@@ -32,6 +33,7 @@ urlpatterns = [
     path("", include("invoices.urls")),
     path("", include("invoices.csv_urls")),
     path("", include("predictions.urls")),
+    path("", include("predictions.reports.urls")),
 ]
 
 # Unknown URLs under /api/ answer with the API error body, not an HTML page.
