@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -85,6 +86,8 @@ INSTALLED_APPS = [
     "disputes",
     "reminders",
     "integrations",
+    # Last: the top layer (commands that wire every app together).
+    "paypredict_project",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +202,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
+# Without `collectstatic` (local runs) the finders serve static/ directly; WhiteNoise's
+# "No directory at .../staticfiles/" start-up warning says nothing useful then.
+warnings.filterwarnings("ignore", message=r"No directory at: .*staticfiles")
 # Uploaded files (CSV imports between preview and run); never served publicly.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / ".data" / "media"))
 # Uploaded CSV files are deleted this many days after upload (the import results stay).
