@@ -32,6 +32,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("paypredict_project.tenancy.urls")),
     path("", include("integrations.auth0.urls")),
+    path("", include("integrations.urls")),
     path("", include("invoices.urls")),
     path("", include("invoices.csv_urls")),
     path("", include("predictions.urls")),
