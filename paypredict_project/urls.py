@@ -33,6 +33,7 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("", include("paypredict_project.tenancy.urls")),
     path("", include("integrations.auth0.urls")),
+    path("", include("integrations.urls")),
     path("", include("invoices.urls")),
     path("", include("invoices.csv_urls")),
     path("", include("predictions.urls")),
