@@ -223,3 +223,79 @@ def invoice_risk_levels(*, organization: Organization, invoice_ids: list[int]) -
 
     rows = Prediction.objects.filter(organization=organization, invoice_id__in=invoice_ids)
     return dict(rows.values_list("invoice_id", "risk_level"))
+
+
+def open_ar_risk_mix(*, organization: Organization) -> dict:
+    """Open AR by predicted risk level, in the base currency (one grouped query).
+
+    Invoices not scored yet are their own group; currencies without a rate are left out and
+    named, as on the dashboard.
+    """
+    from decimal import Decimal
+
+    from django.db.models import Count, Sum
+
+    from invoices.analytics import exchange_rates_latest, organization_today
+    from invoices.models import OPEN_STATUSES
+
+    today = organization_today(organization=organization)
+    rates = exchange_rates_latest(organization=organization, on=today)
+    rows = (
+        Invoice.objects.filter(organization=organization, status__in=OPEN_STATUSES)
+        .order_by()
+        .values("currency", "prediction__risk_level")
+        .annotate(amount=Sum("balance"), count=Count("id"))
+    )
+    groups = {level: {"amount": Decimal(0), "count": 0} for level in ("high", "medium", "low", "")}
+    unconverted = set()
+    for row in rows:
+        if row["currency"] not in rates:
+            unconverted.add(row["currency"])
+            continue
+        group = groups[row["prediction__risk_level"] or ""]
+        group["amount"] += row["amount"] * rates[row["currency"]][0]
+        group["count"] += row["count"]
+    total = sum((g["amount"] for g in groups.values()), Decimal(0))
+    mix = []
+    for level, label in (
+        ("high", "High"),
+        ("medium", "Medium"),
+        ("low", "Low"),
+        ("", "Not scored"),
+    ):
+        amount = groups[level]["amount"].quantize(Decimal("0.01"))
+        share = (amount / total * 100).quantize(Decimal("0.1")) if total else Decimal(0)
+        mix.append(
+            {
+                "level": level or "unscored",
+                "label": label,
+                "amount": amount,
+                "count": groups[level]["count"],
+                "share": share,
+            }
+        )
+    return {
+        "total": total.quantize(Decimal("0.01")),
+        "mix": mix,
+        "unconverted": sorted(unconverted),
+    }
+
+
+def forecast_outlook(*, organization: Organization) -> dict | None:
+    """Expected collections in the next 7 days and next 4 weeks from the latest forecast."""
+    snapshot = forecast_latest(organization=organization)
+    if snapshot is None or not snapshot.weeks:
+        return None
+    weeks = snapshot.weeks
+
+    def window(n: int) -> dict:
+        part = weeks[:n]
+        return {
+            "expected": round(sum(w["expected"] for w in part), 2),
+            "lower": round(sum(w["lower"] for w in part), 2),
+            "upper": round(sum(w["upper"] for w in part), 2),
+            "start": part[0]["start"],
+            "end": part[-1].get("end", ""),
+        }
+
+    return {"snapshot": snapshot, "week": window(1), "month": window(4)}
