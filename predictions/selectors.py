@@ -9,25 +9,10 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
-from invoices.models import ExchangeRate, Invoice, Payment, PaymentAllocation
+from invoices.models import Invoice, Payment, PaymentAllocation
+from invoices.selectors import exchange_rate_sql
 from ml.features import INVOICE_COLUMNS, PAYMENT_COLUMNS
 from paypredict_project.tenancy.models import Organization
-
-# Rate into the base currency for a row: the latest stored rate on or before the row's
-# date, else the earliest after it; NULL (amount unknown) when the currency has no rate
-# at all, so a foreign amount is never silently added to base-currency money.
-# Two index lookups on (organization, currency, date) instead of one ordered scan of every
-# rate of the currency per row: 30k foreign-currency invoices went from ~25 s to well under 1 s.
-_RATE_SQL = """
-    CASE WHEN {t}.currency = %(base)s THEN 1.0 ELSE COALESCE(
-        (SELECT r.rate::double precision FROM {rates} r
-         WHERE r.organization_id = %(org)s AND r.currency = {t}.currency AND r.date <= {date}
-         ORDER BY r.date DESC LIMIT 1),
-        (SELECT r.rate::double precision FROM {rates} r
-         WHERE r.organization_id = %(org)s AND r.currency = {t}.currency AND r.date > {date}
-         ORDER BY r.date ASC LIMIT 1)
-    ) END
-"""
 
 _INVOICES_SQL = """
 SELECT i.id, i.customer_id, i.issue_date, i.due_date,
@@ -54,17 +39,14 @@ ORDER BY p.received_at, p.id
 """
 
 
-def _sql(template: str) -> str:
+def _sql(template: str, *, currency: str, on: str) -> str:
     tables = {
         "invoices": Invoice._meta.db_table,
         "payments": Payment._meta.db_table,
         "allocations": PaymentAllocation._meta.db_table,
-        "rates": ExchangeRate._meta.db_table,
     }
-    return template.format(
-        rate=_RATE_SQL.format(t="{t}", rates=tables["rates"], date="{date}"),
-        **tables,
-    )
+    # The ledger's one exchange-rate rule, as a per-row SQL expression.
+    return template.format(rate=exchange_rate_sql(currency=currency, on=on), **tables)
 
 
 def _fetch(sql: str, params: dict) -> list[tuple]:
@@ -88,7 +70,7 @@ def ledger_frames(*, organization: Organization) -> tuple[pd.DataFrame, pd.DataF
         "base": organization.base_currency,
         "tz": organization.time_zone,
     }
-    inv_sql = _sql(_INVOICES_SQL).format(t="i", date="i.issue_date")
+    inv_sql = _sql(_INVOICES_SQL, currency="i.currency", on="i.issue_date")
     rows = _fetch(inv_sql, params)
     invoices = pd.DataFrame(rows, columns=INVOICE_COLUMNS)
     for col in ("issue_date", "due_date", "paid_date"):
@@ -99,7 +81,9 @@ def ledger_frames(*, organization: Organization) -> tuple[pd.DataFrame, pd.DataF
         json.loads(a) if isinstance(a, str) else (a or {}) for a in invoices["attributes"]
     ]
 
-    pay_sql = _sql(_PAYMENTS_SQL).format(t="p", date="(p.received_at AT TIME ZONE %(tz)s)::date")
+    pay_sql = _sql(
+        _PAYMENTS_SQL, currency="p.currency", on="(p.received_at AT TIME ZONE %(tz)s)::date"
+    )
     payments = pd.DataFrame(_fetch(pay_sql, params), columns=PAYMENT_COLUMNS)
     payments["received_at"] = pd.to_datetime(payments["received_at"]).astype("datetime64[ns]")
     payments["amount"] = payments["amount"].astype(np.float64)
