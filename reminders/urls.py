@@ -9,6 +9,7 @@ urlpatterns = [
     path("reminders/", views.reminder_queue, name="reminder-queue"),
     path("reminders/approve/", views.reminders_bulk_approve, name="reminder-bulk-approve"),
     path("reminders/report/", views.reminder_report, name="reminder-report"),
+    path("reminders/policy/", views.policy_edit, name="dunning-policy"),
     path("reminders/promises/", views.promise_create, name="promise-create"),
     path("reminders/promises/<uuid:code>/cancel/", views.promise_cancel, name="promise-cancel"),
     path("reminders/<uuid:code>/", views.reminder_detail, name="reminder-detail"),

@@ -266,3 +266,22 @@ def promise_cancel(request, code):
     if promise.invoice_id:
         return redirect("invoice-detail", code=promise.invoice.code)
     return redirect("customer-detail", code=promise.customer.code)
+
+
+@require_org_permission("admin")
+def policy_edit(request):
+    from reminders.forms import PolicyForm, StepFormSet
+    from reminders.services.policies import dunning_policy_create_default, dunning_policy_update
+
+    policy = dunning_policy_create_default(organization=request.organization)
+    form = PolicyForm(request.POST or None, instance=policy)
+    steps = StepFormSet(request.POST or None, instance=policy)
+    if request.method == "POST":
+        if form.is_valid() and steps.is_valid():
+            dunning_policy_update(policy=policy, form=form, steps=steps)
+            messages.success(request, "Dunning policy saved; the next plan uses it.")
+            return redirect("dunning-policy")
+        status = 400
+    else:
+        status = 200
+    return render(request, "reminders/policy.html", {"form": form, "steps": steps}, status=status)

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 
 from invoices.models import Customer, Invoice, InvoiceStatus, Payment, PaymentStatus
 from paypredict_project.tenancy.models import Membership, Organization, Role
+from reminders.models import DunningStep, Reminder
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -77,3 +78,30 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     currency = factory.SelfAttribute("customer.currency")
     received_at = dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.UTC)
     status = PaymentStatus.SUCCEEDED
+
+
+class ReminderFactory(factory.django.DjangoModelFactory):
+    """A drafted reminder of the organization's default policy's first step."""
+
+    class Meta:
+        model = Reminder
+
+    organization = factory.SubFactory(OrganizationFactory)
+    customer = factory.SubFactory(
+        CustomerFactory, organization=factory.SelfAttribute("..organization")
+    )
+    step = factory.LazyAttribute(
+        lambda o: (
+            DunningStep.objects.filter(policy__organization=o.organization, policy__customer=None)
+            .order_by("offset_days")
+            .first()
+        )
+    )
+    step_key = factory.SelfAttribute("step.key")
+    planned_on = dt.date(2026, 6, 15)
+    tone = "friendly"
+    channel = "email"
+    to_email = factory.SelfAttribute("customer.email")
+    subject = "Friendly heads-up"
+    body_text = "Hello, a friendly heads-up about your invoice."
+    drafter = "offline"

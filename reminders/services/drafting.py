@@ -34,7 +34,9 @@ def money(amount: Decimal, currency: str) -> str:
 
 
 def aging_bucket(days_overdue: int) -> str:
-    if days_overdue <= 0:
+    if days_overdue == 0:
+        return "due today"
+    if days_overdue < 0:
         return "not yet due"
     for limit in (30, 60, 90):
         if days_overdue <= limit:

@@ -95,3 +95,14 @@ def customer_policy_set(*, customer: Customer, policy: DunningPolicy | None) -> 
             )
             for step in policy.steps.all()
         )
+
+
+@transaction.atomic
+def dunning_policy_update(*, policy: DunningPolicy, form, steps) -> DunningPolicy:
+    """Save an admin's edit of a policy and its steps together (validated forms in)."""
+    from paypredict_project.audit import audit_record
+
+    policy = form.save()
+    steps.save()
+    audit_record(organization=policy.organization, action="dunning_policy.update", instance=policy)
+    return policy

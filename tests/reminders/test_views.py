@@ -153,3 +153,46 @@ def test_the_report_shows_paid_shares_by_step_and_risk(collector_client, org, dr
 
 def test_nav_has_reminders(collector_client):
     assert 'href="/reminders/"' in collector_client.get("/reminders/").content.decode()
+
+
+def test_an_admin_edits_the_policy(owner_client, org):
+    from reminders.models import DunningPolicy
+
+    page = owner_client.get("/reminders/policy/")
+    assert page.status_code == 200
+    policy = DunningPolicy.objects.get(organization=org, customer=None)
+    steps = list(policy.steps.order_by("offset_days"))
+    data = {
+        "name": "Our policy",
+        "sender_name": "Jane from AR",
+        "reply_to": "ar@org-a.example",
+        "payment_instructions": "IBAN XY00 1234",
+        "holdout_share": "0.100",
+        "steps-TOTAL_FORMS": str(len(steps)),
+        "steps-INITIAL_FORMS": str(len(steps)),
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
+    }
+    for i, step in enumerate(steps):
+        for field in ("key", "name", "offset_days", "tone", "high_risk_shift_days"):
+            data[f"steps-{i}-{field}"] = getattr(step, field)
+        for field in ("high_risk_tone", "low_risk_tone"):
+            data[f"steps-{i}-{field}"] = getattr(step, field)
+        data[f"steps-{i}-low_risk_shift_days"] = step.low_risk_shift_days
+        if step.requires_approval:
+            data[f"steps-{i}-requires_approval"] = "on"
+        data[f"steps-{i}-id"] = step.id
+        data[f"steps-{i}-policy"] = policy.id
+    data["steps-1-offset_days"] = "2"
+    response = owner_client.post("/reminders/policy/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    policy.refresh_from_db()
+    assert policy.sender_name == "Jane from AR" and str(policy.holdout_share) == "0.100"
+    assert policy.steps.get(key="d+1").offset_days == 2
+    data["holdout_share"] = "0.9"
+    assert owner_client.post("/reminders/policy/", data).status_code == 400
+
+
+def test_only_admins_edit_the_policy(collector_client, outsider_client):
+    assert collector_client.get("/reminders/policy/").status_code == 403
+    assert collector_client.post("/reminders/policy/", {}).status_code == 403
