@@ -36,7 +36,10 @@ logger = logging.getLogger(__name__)
 # (absolute for ROC-AUC and Brier, relative for MAE) before a candidate counts as worse.
 DEFAULT_TOLERANCE = 0.005
 
-_cache: dict[tuple[int, str], PaymentModel] = {}
+# Artifacts of shared models (organization null) live under MODEL_DIR/shared/<kind>/.
+SHARED_FOLDER = "shared"
+
+_cache: dict[tuple[int, str], Any] = {}
 _cache_lock = threading.Lock()
 
 
@@ -56,7 +59,7 @@ def _next_version(organization, kind: str, day: dt.date) -> str:
 def register_candidate(
     *,
     organization,
-    model: PaymentModel,
+    model: Any,
     metrics: dict[str, Any],
     rows: dict[str, int],
     params: dict[str, Any] | None = None,
@@ -67,9 +70,11 @@ def register_candidate(
     trained_at = trained_at or timezone.now()
     with transaction.atomic():
         # Serialize version numbering per organization (two trainings at once).
-        type(organization).objects.select_for_update().filter(pk=organization.pk).first()
+        if organization is not None:
+            type(organization).objects.select_for_update().filter(pk=organization.pk).first()
         version = _next_version(organization, kind, timezone.localdate(trained_at))
-        relative = Path(str(organization.code)) / kind / version
+        owner = str(organization.code) if organization is not None else SHARED_FOLDER
+        relative = Path(owner) / kind / version
         saved = model.save(Path(settings.MODEL_DIR) / relative)
         return ModelVersion.objects.create(
             organization=organization,
@@ -88,12 +93,13 @@ def register_candidate(
 
 def _compare(cand: dict[str, Any], active: dict[str, Any], tolerance: float) -> tuple[bool, str]:
     """Promote when no holdout metric is worse beyond the tolerance and at least one of
-    ROC-AUC, Brier and MAE is strictly better."""
+    ROC-AUC, Brier, MAE (payment) or macro-F1 (dispute) is strictly better."""
     worse, better = [], []
     checks = (
         ("roc_auc", True, lambda a: tolerance),
         ("brier", False, lambda a: tolerance),
         ("mae_days", False, lambda a: abs(a) * tolerance),
+        ("macro_f1", True, lambda a: tolerance),
     )
     for name, higher_is_better, slack in checks:
         c, a = cand.get(name), active.get(name)
@@ -120,7 +126,7 @@ def promote_if_better(
         active = (
             ModelVersion.objects.select_for_update()
             .filter(
-                organization_id=candidate.organization_id,
+                organization=candidate.organization_id,
                 kind=candidate.kind,
                 status=ModelStatus.ACTIVE,
             )
@@ -163,14 +169,23 @@ def get_active(organization, kind: str = ModelKind.PAYMENT) -> ModelVersion | No
     ).first()
 
 
-def load_model(version: ModelVersion) -> PaymentModel:
+def _loader(kind: str):
+    if kind == ModelKind.DISPUTE:
+        # Imported here: torch and transformers load only in processes that classify.
+        from ml.dispute_model import DisputeClassifier
+
+        return DisputeClassifier.load
+    return PaymentModel.load
+
+
+def load_model(version: ModelVersion) -> Any:
     """Load (and cache per process) a version's artifact after verifying its checksum."""
     key = (version.pk, version.sha256)
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None:
         return cached
-    model = PaymentModel.load(artifact_full_path(version), version.sha256)
+    model = _loader(version.kind)(artifact_full_path(version), version.sha256)
     with _cache_lock:
         # Keep only the latest few models: a worker serves a handful of organizations.
         if len(_cache) > 32:

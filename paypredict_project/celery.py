@@ -30,6 +30,11 @@ BEAT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
         "predictions.customer_risk_snapshot_all",
         {"minute": "30", "hour": "5"},
     ),
+    # disputes: fine-tune organizations' classifiers from new staff-confirmed labels (weekly).
+    "dispute-model-retrain-weekly": (
+        "disputes.dispute_model_retrain_all",
+        {"minute": "0", "hour": "2", "day_of_week": "0"},
+    ),
 }
 
 
