@@ -19,6 +19,7 @@ from django.utils import timezone
 from ml.artifacts import ArtifactChecksumError
 from ml.models import ModelKind, ModelStatus, ModelVersion
 from ml.payment_model import PaymentModel
+from ml.payment_risk import PaymentRiskModel
 
 __all__ = [
     "ArtifactChecksumError",
@@ -38,6 +39,23 @@ DEFAULT_TOLERANCE = 0.005
 
 # Artifacts of shared models (organization null) live under MODEL_DIR/shared/<kind>/.
 SHARED_FOLDER = "shared"
+
+
+def _load_dispute_model(path: Path, sha256: str) -> Any:
+    # Imported here: torch and transformers load only in processes that classify.
+    from ml.dispute_model import DisputeClassifier
+
+    return DisputeClassifier.load(path, sha256)
+
+
+# Kinds with no holdout labels: a retrained version replaces the active one.
+UNSUPERVISED_KINDS = (ModelKind.PAYMENT_RISK,)
+# How each kind's artifact loads (after its checksum is verified).
+LOADERS: dict[str, Any] = {
+    ModelKind.PAYMENT: PaymentModel.load,
+    ModelKind.PAYMENT_RISK: PaymentRiskModel.load,
+    ModelKind.DISPUTE: _load_dispute_model,
+}
 
 _cache: dict[tuple[int, str], Any] = {}
 _cache_lock = threading.Lock()
@@ -138,6 +156,9 @@ def promote_if_better(
             active_metrics = None
         elif active.pk == candidate.pk:
             return candidate.promotion
+        elif candidate.kind in UNSUPERVISED_KINDS:
+            active_metrics = (active.metrics or {}).get("model", {})
+            promote, reason = True, "no labels to compare on: the newest history wins"
         else:
             active_metrics = (active.metrics or {}).get("model", {})
             promote, reason = _compare(cand_metrics, active_metrics, tolerance)
@@ -169,15 +190,6 @@ def get_active(organization, kind: str = ModelKind.PAYMENT) -> ModelVersion | No
     ).first()
 
 
-def _loader(kind: str):
-    if kind == ModelKind.DISPUTE:
-        # Imported here: torch and transformers load only in processes that classify.
-        from ml.dispute_model import DisputeClassifier
-
-        return DisputeClassifier.load
-    return PaymentModel.load
-
-
 def load_model(version: ModelVersion) -> Any:
     """Load (and cache per process) a version's artifact after verifying its checksum."""
     key = (version.pk, version.sha256)
@@ -185,7 +197,7 @@ def load_model(version: ModelVersion) -> Any:
         cached = _cache.get(key)
     if cached is not None:
         return cached
-    model = _loader(version.kind)(artifact_full_path(version), version.sha256)
+    model = LOADERS[version.kind](artifact_full_path(version), version.sha256)
     with _cache_lock:
         # Keep only the latest few models: a worker serves a handful of organizations.
         if len(_cache) > 32:

@@ -8,11 +8,13 @@ from django.urls import path
 from predictions.apis import (
     CustomerRiskApi,
     ForecastApi,
+    ForecastRefreshApi,
     ModelVersionListApi,
     PredictionDetailApi,
     PredictionListApi,
     PredictionRescoreApi,
 )
+from predictions.payment_risk.apis import FlaggedPaymentsReportApi, PaymentRiskReviewApi
 
 urlpatterns = [
     path("predictions", PredictionListApi.as_view(), name="prediction-list"),
@@ -24,5 +26,16 @@ urlpatterns = [
     ),
     path("customers/<uuid:id>/risk", CustomerRiskApi.as_view(), name="customer-risk"),
     path("forecast", ForecastApi.as_view(), name="forecast"),
+    path("forecast/refresh", ForecastRefreshApi.as_view(), name="forecast-refresh"),
     path("models", ModelVersionListApi.as_view(), name="model-list"),
+    path(
+        "reports/flagged-payments",
+        FlaggedPaymentsReportApi.as_view(),
+        name="report-flagged-payments",
+    ),
+    path(
+        "payments/<uuid:id>/risk-review",
+        PaymentRiskReviewApi.as_view(),
+        name="payment-risk-review",
+    ),
 ]

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Sum
 
+from invoices.events import invoice_event
 from invoices.models import (
     ZERO,
     Customer,
@@ -132,6 +133,7 @@ def invoice_create(
         instance=invoice,
         after=snapshot(invoice),
     )
+    invoice_event(invoice=invoice, type="invoice.created")
     _announce(invoice)
     return invoice
 
@@ -159,6 +161,7 @@ def invoice_update(*, invoice: Invoice, **fields: Any) -> Invoice:
         before=before,
         after=snapshot(invoice),
     )
+    invoice_event(invoice=invoice, type="invoice.updated", changed=sorted(fields))
     _announce(invoice)
     return invoice
 
@@ -179,6 +182,10 @@ def _close(invoice: Invoice, status: str, action: str) -> Invoice:
         before=before,
         after=snapshot(invoice),
     )
+    if status == InvoiceStatus.VOID:
+        invoice_event(invoice=invoice, type="invoice.voided")
+    else:
+        invoice_event(invoice=invoice, type="invoice.updated", changed=["status"])
     _announce(invoice)
     return invoice
 
@@ -221,6 +228,7 @@ def invoice_recalculate(*, invoice: Invoice) -> Invoice:
     ).aggregate(total=Sum("amount"), last=Max("payment__received_at"))
     paid = applied["total"] or ZERO
     credited = invoice_credited(invoice=invoice)
+    was_paid = invoice.status == InvoiceStatus.PAID
     if paid + credited > invoice.total:
         raise ValidationError(
             {
@@ -238,6 +246,8 @@ def invoice_recalculate(*, invoice: Invoice) -> Invoice:
     elif invoice.status != InvoiceStatus.PAID:
         invoice.paid_date = None
     invoice.save(update_fields=["balance", "status", "paid_date", "updated_at"])
+    if invoice.status == InvoiceStatus.PAID and not was_paid:
+        invoice_event(invoice=invoice, type="invoice.paid", paid_date=invoice.paid_date)
     _announce(invoice)
     return invoice
 

@@ -11,7 +11,8 @@ from invoices.views.invoices import (
     invoice_void,
     invoice_write_off,
 )
-from invoices.views.payments import payment_list
+from invoices.views.payment_analytics import payment_analytics_page
+from invoices.views.payments import payment_detail, payment_list
 
 __all__ = [
     "customer_detail",
@@ -23,5 +24,7 @@ __all__ = [
     "invoice_list",
     "invoice_void",
     "invoice_write_off",
+    "payment_analytics_page",
+    "payment_detail",
     "payment_list",
 ]

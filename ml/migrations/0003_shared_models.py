@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ml', '0001_model_version'),
+        ('ml', '0002_payment_risk_kind'),
         ('tenancy', '0001_initial'),
     ]
 

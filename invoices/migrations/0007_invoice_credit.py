@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0004_api_keyset_indexes'),
+        ('invoices', '0006_csv_upload_queued'),
         ('tenancy', '0001_initial'),
     ]
 
