@@ -48,6 +48,8 @@ BEAT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
     "csv-uploads-purge-daily": ("invoices.csv_uploads_purge", {"minute": "15", "hour": "4"}),
     # integrations: incremental QuickBooks / Xero sync of every active connection.
     "integrations-sync-every-15-minutes": ("integrations.sync_all", {"minute": "*/15"}),
+    # predictions.reports: scheduled report e-mails (each schedule has its own local hour).
+    "reports-send-due": ("predictions.reports_send_due", {"minute": "*/5"}),
     # Operations: the ledger gauges /metrics serves (so a scrape never scans the ledger).
     "metrics-refresh": ("paypredict.metrics_refresh", {"minute": "*"}),
 }
