@@ -35,8 +35,11 @@ INVOICE_SORTS: dict[str, tuple[str, ...]] = {
     "total": ("total",),
     "balance": ("balance",),
     "status": ("status",),
-    # Prediction columns, through the reverse relation of predictions.Prediction.
+    # Prediction columns, through the reverse relation of predictions.Prediction:
+    # risk = P(at risk) (``-risk``: riskiest first), at_risk = expected money at risk.
     "risk": ("prediction__risk_probability",),
+    # Unscored invoices (no money at risk known) follow, oldest due first.
+    "at_risk": ("prediction__money_at_risk", "due_date"),
     "expected_date": ("prediction__expected_date",),
 }
 DEFAULT_INVOICE_SORT = "due_date"
@@ -67,10 +70,11 @@ def _filter_query(request: DashboardRequest) -> str:
     return params.urlencode()
 
 
-# The bare worklist URL opens on what needs work: open and partially paid invoices, oldest due
-# first. A redirect (rather than a hidden default) keeps every URL explicit, so a shared link,
-# the export and the API read the same filters.
-DEFAULT_WORKLIST_QUERY = "status=open&status=partially_paid&sort=due_date"
+# The bare worklist URL opens on what needs work: open and partially paid invoices, the most
+# expected money at risk first (unscored invoices last). A redirect (rather than a hidden
+# default) keeps every URL explicit, so a shared link, the export and the API read the same
+# filters.
+DEFAULT_WORKLIST_QUERY = "status=open&status=partially_paid&sort=-at_risk"
 
 
 @require_GET
