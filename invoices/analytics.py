@@ -82,12 +82,23 @@ class CurrencyFigures:
     open_count: int = 0
     overdue_count: int = 0
     buckets: dict[str, Decimal] = field(default_factory=dict)
+    bucket_counts: dict[str, int] = field(default_factory=dict)
     sales_period: Decimal = ZERO
     beginning_ar: Decimal = ZERO
 
     @property
     def overdue_balance(self) -> Decimal:
         return sum((v for k, v in self.buckets.items() if k != "current"), ZERO)
+
+    def ratios(self) -> KpiRatios:
+        """Overdue %, DSO and CEI of this currency alone, in its own money."""
+        return kpi_ratios(
+            open_balance=self.open_balance,
+            overdue_balance=self.overdue_balance,
+            sales=self.sales_period,
+            beginning=self.beginning_ar,
+            ending_current=self.buckets.get("current", ZERO),
+        )
 
 
 @dataclass
@@ -97,6 +108,7 @@ class AgingBar:
     amount: Decimal
     share: Decimal  # percent of the open balance
     scale: Decimal = ZERO  # 0 to 1 relative to the largest bucket: the bar length in the chart
+    count: int = 0  # invoices in the bucket
 
 
 @dataclass
@@ -127,6 +139,8 @@ class DashboardSummary:
     unconverted: list[CurrencyFigures]
     top_overdue: list[TopOverdueCustomer]
     has_invoices: bool
+    # Every currency's own figures (converted or not), for reports that show them apart.
+    by_currency: list[CurrencyFigures] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -202,6 +216,8 @@ def ledger_figures_by_currency(
         key: _sum_when(_bucket_condition(today, low, high), F("balance"))
         for key, _label, low, high in AGING_BUCKETS
     }
+    for key, _label, low, high in AGING_BUCKETS:
+        aggregates[f"{key}_count"] = Count("id", filter=_bucket_condition(today, low, high))
     rows = (
         scoped(Invoice.objects.all(), organization=organization)
         .filter(status__in=RECEIVABLE_STATUSES)
@@ -237,6 +253,7 @@ def ledger_figures_by_currency(
             open_count=row["open_count"],
             overdue_count=row["overdue_count"],
             buckets={key: row[key] for key, *_ in AGING_BUCKETS},
+            bucket_counts={key: row[f"{key}_count"] for key, *_ in AGING_BUCKETS},
             sales_period=row["sales_period"],
             beginning_ar=row["beginning_ar"],
         )
@@ -291,6 +308,34 @@ def _ratio(numerator: Decimal, denominator: Decimal, scale: Decimal) -> Decimal 
     return (numerator / denominator * scale).quantize(Decimal("0.1"))
 
 
+@dataclass(frozen=True)
+class KpiRatios:
+    overdue_pct: Decimal | None
+    dso: Decimal | None
+    cei: Decimal | None
+
+
+def kpi_ratios(
+    *,
+    open_balance: Decimal,
+    overdue_balance: Decimal,
+    sales: Decimal,
+    beginning: Decimal,
+    ending_current: Decimal,
+    period_days: int = PERIOD_DAYS,
+) -> KpiRatios:
+    """The three ratio KPIs from their parts (definitions in the module docstring)."""
+    return KpiRatios(
+        overdue_pct=_ratio(overdue_balance, open_balance, Decimal(100)),
+        dso=_ratio(open_balance, sales, Decimal(period_days)),
+        cei=_ratio(
+            beginning + sales - open_balance,
+            beginning + sales - ending_current,
+            Decimal(100),
+        ),
+    )
+
+
 def dashboard_summary(
     *, organization: Organization, today: dt.date | None = None
 ) -> DashboardSummary:
@@ -318,11 +363,19 @@ def dashboard_summary(
     for key, label, *_ in AGING_BUCKETS:
         amount = total(lambda r, key=key: r.buckets[key])
         share = (amount / open_balance * 100).quantize(Decimal("0.1")) if open_balance else ZERO
-        aging.append(AgingBar(key=key, label=label, amount=amount, share=share))
+        count = sum(row.bucket_counts[key] for row, _ in converted)
+        aging.append(AgingBar(key=key, label=label, amount=amount, share=share, count=count))
     largest = max((bar.amount for bar in aging), default=ZERO)
     for bar in aging:
         bar.scale = (bar.amount / largest).quantize(Decimal("0.001")) if largest else ZERO
 
+    ratios = kpi_ratios(
+        open_balance=open_balance,
+        overdue_balance=overdue_balance,
+        sales=sales,
+        beginning=beginning,
+        ending_current=ending_current,
+    )
     return DashboardSummary(
         today=today,
         computed_at=timezone.now(),
@@ -330,19 +383,16 @@ def dashboard_summary(
         period_days=PERIOD_DAYS,
         open_balance=open_balance,
         overdue_balance=overdue_balance,
-        overdue_pct=_ratio(overdue_balance, open_balance, Decimal(100)),
-        dso=_ratio(open_balance, sales, Decimal(PERIOD_DAYS)),
-        cei=_ratio(
-            beginning + sales - open_balance,
-            beginning + sales - ending_current,
-            Decimal(100),
-        ),
+        overdue_pct=ratios.overdue_pct,
+        dso=ratios.dso,
+        cei=ratios.cei,
         open_count=sum(row.open_count for row, _ in converted),
         overdue_count=sum(row.overdue_count for row, _ in converted),
         aging=aging,
         rates={c: r for c, r in rates.items() if any(row.currency == c for row, _ in converted)},
         unconverted=unconverted,
         top_overdue=top_overdue_customers(organization=organization, today=today, rates=rates),
+        by_currency=figures,
         has_invoices=bool(figures)
         or scoped(Invoice.objects.all(), organization=organization).exists(),
     )
@@ -398,6 +448,7 @@ __all__ = [
     "dashboard_summary_cached",
     "dashboard_summary_invalidate",
     "exchange_rates_latest",
+    "kpi_ratios",
     "ledger_figures_by_currency",
     "organization_today",
     "top_overdue_customers",

@@ -1,6 +1,7 @@
 """Ledger API routes, mounted under /api/v1/ in the "api" namespace.
 
-No trailing slashes: /api/v1/invoices, /api/v1/invoices/{id}. The ``id`` in every
+Declared without trailing slashes (/api/v1/invoices); ApiTrailingSlashMiddleware serves
+/api/v1/invoices/ by the same route, for every method. The ``id`` in every
 URL is the object's public UUID (``code`` in the database), never a database key.
 """
 
@@ -15,6 +16,7 @@ from invoices.apis.invoices import (
     InvoiceVoidApi,
     InvoiceWriteOffApi,
 )
+from invoices.apis.payment_analytics import PaymentAnalyticsApi
 from invoices.apis.payments import (
     PaymentAllocateApi,
     PaymentCollectionApi,
@@ -25,6 +27,7 @@ from invoices.apis.payments import (
 )
 
 urlpatterns = [
+    path("payments/analytics", PaymentAnalyticsApi.as_view(), name="payment-analytics"),
     path("customers", CustomerCollectionApi.as_view(), name="customer-list"),
     path("customers/<uuid:id>", CustomerResourceApi.as_view(), name="customer-detail"),
     path("invoices", InvoiceCollectionApi.as_view(), name="invoice-list"),

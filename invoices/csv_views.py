@@ -13,14 +13,16 @@ import json
 from itertools import islice
 
 from django import forms
+from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from invoices.exports import ExportError, export_response
-from invoices.imports import ImportFailed, csv_import
+from invoices.imports import ImportFailed
 from invoices.imports.mapping import (
     FIELDS,
     KINDS,
@@ -32,11 +34,19 @@ from invoices.imports.mapping import (
     mapping_parse,
 )
 from invoices.models import CsvUpload, CsvUploadStatus
+from invoices.services import csv_uploads as services
 from paypredict_project.tenancy.decorators import require_org_permission
 from paypredict_project.tenancy.selectors import get_scoped_or_404, scoped
+from paypredict_project.uploads import SizeLimitUploadHandler, limit_uploads
 
 PREVIEW_ROWS = 10
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+# A mapping is a small JSON document (fields, formats, defaults, value tables).
+MAX_MAPPING_BYTES = 256 * 1024
+UPLOAD_HINT = {
+    "file": "use the import_csv command for bigger files",
+    "mapping_file": "a mapping is a small JSON document",
+}
 COMMON_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d")
 
 
@@ -59,7 +69,9 @@ class UploadForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         mapping_file = cleaned.get("mapping_file")
-        if mapping_file and cleaned.get("kind"):
+        if mapping_file and mapping_file.size > MAX_MAPPING_BYTES:
+            self.add_error("mapping_file", f"a mapping file takes up to {_size(MAX_MAPPING_BYTES)}")
+        elif mapping_file and cleaned.get("kind"):
             try:
                 cleaned["mapping"] = mapping_parse(kind=cleaned["kind"], source=mapping_file.read())
             except MappingError as exc:
@@ -75,34 +87,60 @@ def _uploads(request):
     return scoped(CsvUpload.objects.all(), organization=request.organization)
 
 
+PREVIEW_CELL_CHARS = 200
+
+
+def _preview_cell(cell: str) -> str:
+    # An over-long field (a row error at import) must not blow up the preview page.
+    return cell if len(cell) <= PREVIEW_CELL_CHARS else cell[:PREVIEW_CELL_CHARS] + "…"
+
+
 def _head(upload: CsvUpload, delimiter: str = ",") -> tuple[list[str], list[list[str]]]:
     """The header and the first rows, for the preview (the file is not read further)."""
+    if not upload.file:
+        raise ImportFailed(
+            f"the uploaded file was deleted {settings.CSV_UPLOAD_RETENTION_DAYS} days after "
+            "upload (retention); upload it again"
+        )
     with upload.file.open("rb") as handle:
         text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
         try:
             reader = csv.reader(text, delimiter=delimiter)
             header = [column.strip() for column in next(reader, [])]
-            rows = list(islice(reader, PREVIEW_ROWS))
+            rows = [[_preview_cell(cell) for cell in row] for row in islice(reader, PREVIEW_ROWS)]
         except UnicodeDecodeError as exc:
             raise ImportFailed("the file is not UTF-8 text; save it as UTF-8 CSV") from exc
+        except csv.Error as exc:
+            raise ImportFailed(f"the file cannot be read as CSV: {exc}") from exc
         finally:
             text.detach()
     return header, rows
 
 
+@csrf_exempt  # checked below, after the size-limited upload handler is in place
 @require_http_methods(["GET", "POST"])
 @require_org_permission("write:invoices")
 def csv_import_upload(request) -> HttpResponse:
+    limiter = limit_uploads(request, file=MAX_UPLOAD_BYTES, mapping_file=MAX_MAPPING_BYTES)
+    return _csv_import_upload(request, limiter)
+
+
+@csrf_protect
+def _csv_import_upload(request, limiter: SizeLimitUploadHandler) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        mapping: Mapping | None = form.cleaned_data.get("mapping")
-        upload = CsvUpload.objects.create(
+    if request.method == "POST" and limiter.too_large:
+        form.is_valid()
+        for field, limit in limiter.too_large.items():
+            # Replaces "this field is required": the file was cut off on purpose.
+            message = f"the file is larger than {_size(limit)}; {UPLOAD_HINT[field]}"
+            form.errors[field] = form.error_class([message])
+    elif request.method == "POST" and form.is_valid():
+        upload = services.csv_upload_create(
             organization=request.organization,
-            uploaded_by=request.user,
+            user=request.user,
             kind=form.cleaned_data["kind"],
             file=form.cleaned_data["file"],
-            original_name=form.cleaned_data["file"].name[:255],
-            mapping=mapping.to_json() if mapping else None,
+            mapping=form.cleaned_data.get("mapping"),
         )
         return redirect("csv-import-preview", code=upload.code)
     recent = _uploads(request).select_related("uploaded_by")[:10]
@@ -110,6 +148,10 @@ def csv_import_upload(request) -> HttpResponse:
     return render(
         request, "invoices/imports/upload.html", {"form": form, "recent": recent}, status=status
     )
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 1_000_000} MB" if limit >= 1_000_000 else f"{limit // 1024} KiB"
 
 
 def _mapping_from_post(kind: str, post, header: list[str]) -> tuple[dict, list[str]]:
@@ -160,29 +202,12 @@ def csv_import_preview(request, code) -> HttpResponse:
             except MappingError as exc:
                 problems.append(str(exc))
         if mapping is not None:
-            upload.mapping = mapping.to_json()
-            try:
-                with upload.file.open("rb") as handle:
-                    result = csv_import(
-                        organization=request.organization,
-                        kind=upload.kind,
-                        file=handle,
-                        mapping=mapping,
-                        file_name=upload.original_name,
-                    )
-            except ImportFailed as exc:
-                problems.append(str(exc))
-            else:
-                upload.status = CsvUploadStatus.IMPORTED
-                upload.result = result.as_dict()
-                upload.failure = ""
-                upload.save(update_fields=["mapping", "status", "result", "failure", "updated_at"])
-                if getattr(request, "htmx", False):
-                    # A swap would put the whole result page inside the form: navigate instead.
-                    return HttpResponseClientRedirect(
-                        reverse("csv-import-result", args=[upload.code])
-                    )
-                return redirect("csv-import-result", code=upload.code)
+            # The import runs in a worker; the result page shows its progress live.
+            services.csv_upload_enqueue(upload=upload, mapping=mapping)
+            if getattr(request, "htmx", False):
+                # A swap would put the whole result page inside the form: navigate instead.
+                return HttpResponseClientRedirect(reverse("csv-import-result", args=[upload.code]))
+            return redirect("csv-import-result", code=upload.code)
         if problems and mapping is None and upload.status != CsvUploadStatus.IMPORTED:
             upload.status = CsvUploadStatus.FAILED
             upload.failure = "; ".join(problems)
@@ -238,11 +263,20 @@ def _mapping_rows(kind: str, mapping: Mapping | None, header: list[str]) -> list
 @require_org_permission("write:invoices")
 def csv_import_result(request, code) -> HttpResponse:
     upload = _upload_or_404(request, code)
-    if upload.result is None:
+    pending = upload.status in (CsvUploadStatus.QUEUED, CsvUploadStatus.RUNNING)
+    if not pending and upload.result is None and upload.status != CsvUploadStatus.FAILED:
         return redirect("csv-import-preview", code=upload.code)
-    return render(
-        request, "invoices/imports/result.html", {"upload": upload, "result": upload.result}
-    )
+    context = {
+        "upload": upload,
+        "result": upload.result,
+        "pending": pending,
+        "progress": services.csv_upload_progress(upload=upload),
+    }
+    if getattr(request, "htmx", False) and request.htmx.target == "import-progress":
+        response = render(request, "invoices/imports/result.html#import-progress", context)
+        # Finished: stop polling and load the full result page.
+        return response if pending else HttpResponseClientRedirect(request.path)
+    return render(request, "invoices/imports/result.html", context)
 
 
 def _export(request, kind: str) -> HttpResponse:

@@ -11,12 +11,9 @@ import's field names, so an export is a valid import file with no mapping.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.contrib.postgres.aggregates import StringAgg
@@ -29,6 +26,7 @@ from django_filters import FilterSet
 from invoices import selectors
 from invoices.filters import CustomerFilter, InvoiceFilter, PaymentFilter
 from invoices.models import PaymentAllocation
+from paypredict_project.csv_output import csv_writer
 from paypredict_project.tenancy.models import Organization
 
 CHUNK_SIZE = 2000
@@ -205,25 +203,13 @@ class _Echo:
         return value
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat()
-    if isinstance(value, dt.date | Decimal | uuid.UUID):
-        return str(value)
-    return value
-
-
 def csv_lines(kind: str, rows: QuerySet, *, bom: bool = False) -> Iterator[bytes]:
-    writer = csv.writer(_Echo())
+    writer = csv_writer(_Echo())
     header = writer.writerow([name for name, _ in EXPORTS[kind].columns])
     yield (("\ufeff" if bom else "") + header).encode("utf-8")
     chunk: list[str] = []
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
-        chunk.append(writer.writerow([_cell(value) for value in row]))
+        chunk.append(writer.writerow(row))
         if len(chunk) >= CHUNK_SIZE:
             yield "".join(chunk).encode("utf-8")
             chunk = []

@@ -22,8 +22,8 @@ from invoices.models import (
     PaymentMethod,
     PaymentStatus,
 )
-
-RISK_LEVEL_CHOICES = [("high", "High"), ("medium", "Medium"), ("low", "Low")]
+from paypredict_project import slots
+from paypredict_project.filtering import StrictBooleanFilter
 
 
 class InvoiceFilter(filters.FilterSet):
@@ -31,8 +31,8 @@ class InvoiceFilter(filters.FilterSet):
     # distinct=False: no join can duplicate rows here, and DISTINCT would sort the whole result.
     status = filters.MultipleChoiceFilter(choices=InvoiceStatus.choices, distinct=False)
     customer = filters.UUIDFilter(field_name="customer__code")
-    disputed = filters.BooleanFilter()
-    overdue = filters.BooleanFilter(method="filter_overdue", label="Open and past due")
+    disputed = StrictBooleanFilter()
+    overdue = StrictBooleanFilter(method="filter_overdue", label="Open and past due")
     currency = filters.CharFilter(lookup_expr="iexact")
     source = filters.CharFilter()
     issued_after = filters.DateFilter(field_name="issue_date", lookup_expr="gte")
@@ -50,11 +50,6 @@ class InvoiceFilter(filters.FilterSet):
     amount_max = filters.NumberFilter(field_name="total", lookup_expr="lte")
     balance_min = filters.NumberFilter(field_name="balance", lookup_expr="gte")
     balance_max = filters.NumberFilter(field_name="balance", lookup_expr="lte")
-    # The predictions app's current row, reached by its reverse relation name only: the
-    # ledger imports nothing from predictions.
-    risk_level = filters.MultipleChoiceFilter(
-        field_name="prediction__risk_level", choices=RISK_LEVEL_CHOICES, label="Predicted risk"
-    )
 
     class Meta:
         model = Invoice
@@ -90,7 +85,7 @@ class CustomerFilter(filters.FilterSet):
     country = filters.CharFilter(lookup_expr="iexact")
     industry = filters.CharFilter(lookup_expr="iexact")
     currency = filters.CharFilter(lookup_expr="iexact")
-    do_not_remind = filters.BooleanFilter()
+    do_not_remind = StrictBooleanFilter()
     risk_level = filters.CharFilter()
 
     class Meta:
@@ -125,6 +120,12 @@ class PaymentFilter(filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(reference__icontains=value) | Q(customer__name__icontains=value))
+
+
+# Consumer apps add filters (predictions: risk_level) through page slots; the worklist, the
+# CSV export and the API all read the same class, so they accept the same parameters.
+slots.extend_filterset(InvoiceFilter, slots.INVOICE_FILTERS)
+slots.extend_filterset(PaymentFilter, slots.PAYMENT_FILTERS)
 
 
 def _today(request) -> dt.date:

@@ -310,6 +310,8 @@ class ExchangeRate(models.Model):
 
 class CsvUploadStatus(models.TextChoices):
     UPLOADED = "uploaded", "Uploaded"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
     IMPORTED = "imported", "Imported"
     FAILED = "failed", "Failed"
 
@@ -337,3 +339,20 @@ class CsvUpload(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} upload {self.original_name}"
+
+
+class DemoPaymentAnomaly(models.Model):
+    """Ground truth of the anomalies ``seed_demo`` planted (invoices/demo/anomalies.py).
+
+    Kept apart from the payment so no detector can see it: only the payment-risk
+    evaluation reads this table (through ``selectors.demo_payment_anomaly_list``)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    payment = models.OneToOneField(Payment, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.payment_id})"

@@ -10,6 +10,7 @@ from invoices.models import (
     OPEN_STATUSES,
     ZERO,
     Customer,
+    DemoPaymentAnomaly,
     Invoice,
     Payment,
     PaymentAllocation,
@@ -119,3 +120,34 @@ def customer_invoices(*, organization: Organization, customer: Customer) -> Quer
 
 def customer_payments(*, organization: Organization, customer: Customer) -> QuerySet[Payment]:
     return payment_list(organization=organization).filter(customer=customer)
+
+
+def demo_payment_anomaly_kinds(*, organization: Organization) -> dict[int, str]:
+    """Planted anomalies of the demo data, payment id -> kind. Only evaluation reads this:
+    it is the answer sheet, never a feature."""
+    return dict(
+        scoped(DemoPaymentAnomaly.objects.all(), organization=organization).values_list(
+            "payment_id", "kind"
+        )
+    )
+
+
+# ---------------------------------------------------------------- reports
+
+
+def invoice_issued_totals(
+    *, organization: Organization, start: dt.date, end: dt.date
+) -> list[dict]:
+    """Invoices issued from ``start`` to ``end`` (inclusive) per currency: count and total.
+
+    Draft and void invoices were never issued to anyone and are left out.
+    """
+    return list(
+        scoped(Invoice.objects.all(), organization=organization)
+        .filter(issue_date__gte=start, issue_date__lte=end)
+        .exclude(status__in=("draft", "void"))
+        .order_by()
+        .values("currency")
+        .annotate(count=Count("id"), total=Sum("total"))
+        .order_by("currency")
+    )

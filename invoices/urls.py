@@ -19,4 +19,5 @@ urlpatterns = [
         name="customer-preferences",
     ),
     path("payments/", views.payment_list, name="payment-list"),
+    path("analytics/payments/", views.payment_analytics_page, name="payment-analytics"),
 ]

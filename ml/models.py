@@ -17,6 +17,7 @@ from paypredict_project.tenancy.models import Organization
 class ModelKind(models.TextChoices):
     PAYMENT = "payment", "Payment time"
     DISPUTE = "dispute", "Dispute classifier"
+    PAYMENT_RISK = "payment_risk", "Payment risk"
 
 
 class ModelStatus(models.TextChoices):

@@ -19,6 +19,7 @@ from django.utils import timezone
 from ml.artifacts import ArtifactChecksumError
 from ml.models import ModelKind, ModelStatus, ModelVersion
 from ml.payment_model import PaymentModel
+from ml.payment_risk import PaymentRiskModel
 
 __all__ = [
     "ArtifactChecksumError",
@@ -36,7 +37,15 @@ logger = logging.getLogger(__name__)
 # (absolute for ROC-AUC and Brier, relative for MAE) before a candidate counts as worse.
 DEFAULT_TOLERANCE = 0.005
 
-_cache: dict[tuple[int, str], PaymentModel] = {}
+# Kinds with no holdout labels: a retrained version replaces the active one.
+UNSUPERVISED_KINDS = (ModelKind.PAYMENT_RISK,)
+# How each kind's artifact loads (after its checksum is verified).
+LOADERS: dict[str, Any] = {
+    ModelKind.PAYMENT: PaymentModel.load,
+    ModelKind.PAYMENT_RISK: PaymentRiskModel.load,
+}
+
+_cache: dict[tuple[int, str], Any] = {}
 _cache_lock = threading.Lock()
 
 
@@ -56,7 +65,7 @@ def _next_version(organization, kind: str, day: dt.date) -> str:
 def register_candidate(
     *,
     organization,
-    model: PaymentModel,
+    model: PaymentModel | PaymentRiskModel,
     metrics: dict[str, Any],
     rows: dict[str, int],
     params: dict[str, Any] | None = None,
@@ -132,6 +141,9 @@ def promote_if_better(
             active_metrics = None
         elif active.pk == candidate.pk:
             return candidate.promotion
+        elif candidate.kind in UNSUPERVISED_KINDS:
+            active_metrics = (active.metrics or {}).get("model", {})
+            promote, reason = True, "no labels to compare on: the newest history wins"
         else:
             active_metrics = (active.metrics or {}).get("model", {})
             promote, reason = _compare(cand_metrics, active_metrics, tolerance)
@@ -163,14 +175,14 @@ def get_active(organization, kind: str = ModelKind.PAYMENT) -> ModelVersion | No
     ).first()
 
 
-def load_model(version: ModelVersion) -> PaymentModel:
+def load_model(version: ModelVersion) -> Any:
     """Load (and cache per process) a version's artifact after verifying its checksum."""
     key = (version.pk, version.sha256)
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None:
         return cached
-    model = PaymentModel.load(artifact_full_path(version), version.sha256)
+    model = LOADERS[version.kind](artifact_full_path(version), version.sha256)
     with _cache_lock:
         # Keep only the latest few models: a worker serves a handful of organizations.
         if len(_cache) > 32:

@@ -63,6 +63,28 @@ class ApiAuthMixin:
     permission_classes = [permissions.IsAuthenticated, HasOrgPermission]
 
 
+class RejectUnknownParams(filters.BaseFilterBackend):
+    """A list API answers 400 naming any query parameter it does not know (a typo such as
+    ``?stauts=open`` would otherwise return every row). Put it first in filter_backends."""
+
+    always_allowed = frozenset({"ordering", "cursor", "page_size", "format"})
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = getattr(view, "filterset_class", None)
+        known = set(self.always_allowed)
+        if filterset_class is not None:
+            known |= set(filterset_class.base_filters)
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            raise exceptions.ValidationError(
+                {
+                    name: [f"unknown query parameter; known: {', '.join(sorted(known))}"]
+                    for name in unknown
+                }
+            )
+        return queryset
+
+
 class CursorPagination(pagination.CursorPagination):
     """Keyset pagination over the view's ordering plus a unique tie-breaker.
 
@@ -283,10 +305,14 @@ def _error_body(status_code: int, code: str, message: str, fields: Any = None) -
 
 
 def _first_message(detail: Any) -> str:
+    """One line naming every problem ("total: ...; due_date: ..."), so a client sees all the
+    bad fields at once; `fields` carries the same, structured."""
     if isinstance(detail, dict):
+        parts = []
         for key, value in detail.items():
             prefix = "" if key in ("non_field_errors", "detail") else f"{key}: "
-            return prefix + _first_message(value)
+            parts.append(prefix + _first_message(value))
+        return "; ".join(parts)
     if isinstance(detail, list) and detail:
         return _first_message(detail[0])
     return str(detail)

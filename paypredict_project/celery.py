@@ -25,12 +25,32 @@ BEAT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
         "predictions.payment_model_retrain_all",
         {"minute": "0", "hour": "1"},
     ),
+    # Payment risk retrains (and rescores) on the payment model's schedule.
+    "payment-risk-retrain-nightly": (
+        "predictions.payment_risk_retrain_all",
+        {"minute": "0", "hour": "1"},
+    ),
     "invoices-score-nightly": ("predictions.invoices_score_all", {"minute": "0", "hour": "3"}),
     "customer-risk-snapshot-daily": (
         "predictions.customer_risk_snapshot_all",
         {"minute": "30", "hour": "5"},
     ),
+    # reminders: plan and draft the day's reminders (after risk is fresh), then send approved
+    # and auto-send ones every 30 minutes through the working day.
+    "reminders-plan-daily": ("reminders.plan_all", {"minute": "0", "hour": "6"}),
+    "reminders-send": ("reminders.send_all", {"minute": "15,45", "hour": "7-22"}),
+    # invoices: uploaded CSV files are deleted after CSV_UPLOAD_RETENTION_DAYS.
+    "csv-uploads-purge-daily": ("invoices.csv_uploads_purge", {"minute": "15", "hour": "4"}),
+    # Operations: the ledger gauges /metrics serves (so a scrape never scans the ledger).
+    "metrics-refresh": ("paypredict.metrics_refresh", {"minute": "*"}),
 }
+
+
+@app.task(name="paypredict.metrics_refresh")
+def metrics_refresh() -> None:
+    from paypredict_project.health import ledger_metrics_refresh
+
+    ledger_metrics_refresh()
 
 
 @beat_init.connect

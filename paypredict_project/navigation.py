@@ -25,7 +25,9 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Invoices", "invoice-list", "read:invoices"),
     NavItem("Customers", "customer-list", "read:invoices"),
     NavItem("Payments", "payment-list", "read:invoices"),
+    NavItem("Payment analytics", "payment-analytics", "read:invoices"),
     NavItem("Forecast", "forecast", "read:predictions"),
+    NavItem("Reports", "report-index", "read:invoices"),
     NavItem("Models", "model-list", "admin"),
     NavItem("Import CSV", "csv-import", "write:invoices"),
 ]

@@ -1,4 +1,4 @@
-"""`make run`: the web server (ASGI, uvicorn), a Celery worker and Celery beat side by side.
+"""`make run`: the web server (ASGI, uvicorn), a Celery worker, Celery beat and the event relay.
 
 Ctrl-C stops all three cleanly; if one of them dies, the others are stopped too and the
 runner exits non-zero, so a broken process never goes unnoticed behind a working page.
@@ -44,6 +44,8 @@ def _commands() -> dict[str, list[str]]:
             os.environ.get("WORKER_CONCURRENCY", "2"),
         ],
         "beat": [python, "-m", "celery", "-A", "paypredict_project", "beat", "--loglevel", "INFO"],
+        # Publishes the transactional outbox to Redis Streams (docs/events.md).
+        "relay": [python, "manage.py", "relay_events"],
     }
 
 
@@ -98,7 +100,7 @@ def main() -> int:
                     return process.returncode or 1
             time.sleep(0.5)
     except KeyboardInterrupt:
-        print("\nStopping web, worker and beat...", flush=True)
+        print("\nStopping web, worker, beat and relay...", flush=True)
         _stop(processes)
     return 0
 

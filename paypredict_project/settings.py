@@ -6,6 +6,8 @@ silently replaced by defaults. `.env.example` lists every variable.
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import os
 from pathlib import Path
 
@@ -16,7 +18,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def envbool(name: str, default: str) -> bool:
-    value = os.environ.get(name, default).strip().lower()
+    # An empty value (NAME= in an env file) means "not set": the default applies.
+    value = (os.environ.get(name, "").strip() or default).lower()
     if value in ("true", "1"):
         return True
     if value in ("false", "0", ""):
@@ -25,7 +28,7 @@ def envbool(name: str, default: str) -> bool:
 
 
 def envint(name: str, default: str) -> int:
-    value = os.environ.get(name, default)
+    value = os.environ.get(name, "").strip() or default
     try:
         return int(value)
     except ValueError as exc:
@@ -72,7 +75,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "anymail",
+    "axes",
     "paypredict_project.tenancy",
+    "paypredict_project.events",
     "invoices",
     "ml",
     "predictions",
@@ -87,6 +93,7 @@ MIDDLEWARE = [
     "paypredict_project.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "paypredict_project.middleware.ApiTrailingSlashMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -94,6 +101,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "paypredict_project.tenancy.middleware.OrganizationMiddleware",
     "paypredict_project.audit.AuditContextMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during login into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "paypredict_project.urls"
@@ -113,6 +122,8 @@ TEMPLATES = [
                 "paypredict_project.tenancy.context_processors.organization",
                 "paypredict_project.navigation.navigation",
             ],
+            # Page slots that consumer apps fill (paypredict_project/slots.py).
+            "libraries": {"slots": "paypredict_project.slot_tags"},
         },
     }
 ]
@@ -120,6 +131,8 @@ TEMPLATES = [
 # ---------------------------------------------------------------- stores
 # With DATABASE_URL / REDIS_URL unset, real servers start from pip packages in .data/.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# The demo logins (a published password) are created only on the embedded database.
+EMBEDDED_DATABASE = not DATABASE_URL
 if not DATABASE_URL:
     from paypredict_project import embedded
 
@@ -188,11 +201,27 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 # Uploaded files (CSV imports between preview and run); never served publicly.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / ".data" / "media"))
+# Uploaded CSV files are deleted this many days after upload (the import results stay).
+CSV_UPLOAD_RETENTION_DAYS = envint("CSV_UPLOAD_RETENTION_DAYS", "7")
 
 # ---------------------------------------------------------------- auth
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+# Failed-login throttling (django-axes): after LOGIN_FAILURE_LIMIT failures for one account,
+# or from one address, logins from there are refused for LOGIN_LOCKOUT_MINUTES (HTTP 429).
+# Counters live in the shared Redis cache, so every web replica sees them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner in every process
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 PASSWORD_HASHERS = (
     ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if envbool("FAST_PASSWORD_HASHER", "false")
@@ -220,13 +249,40 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "false")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "false")
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0")
+# Served over HTTPS (SITE_URL https://...): secure cookies, HSTS and the HTTP→HTTPS redirect
+# are on unless switched off explicitly; over plain HTTP (local use) they default to off.
+_HTTPS = SITE_URL.lower().startswith("https://")
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", str(_HTTPS))
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", str(SESSION_COOKIE_SECURE))
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", str(_HTTPS))
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000" if _HTTPS else "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "false")
+# Load balancers probe /health over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
+if envbool("TRUST_X_FORWARDED_PROTO", "false"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FIELD_ENCRYPTION_KEY = envsecret("FIELD_ENCRYPTION_KEY")
+
+# ---------------------------------------------------------------- monitoring
+# /metrics and /health/detailed answer a bearer token (METRICS_TOKEN) or a listed address
+# (METRICS_ALLOWED_IPS: IPs or CIDR networks); with neither set they answer 403 to everyone
+# (staff users may still read /health/detailed). Per-organization business figures (open
+# balance, invoice counts by organization) appear only with METRICS_PER_ORGANIZATION=true.
+METRICS_TOKEN = envsecret("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = envlist("METRICS_ALLOWED_IPS", "")
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_IPS: {_network!r} is not an IP or network"
+        ) from _exc
+METRICS_PER_ORGANIZATION = envbool("METRICS_PER_ORGANIZATION", "false")
+# Requests per minute per client address on /health, /health/detailed and /metrics.
+HEALTH_RATE_LIMIT = envint("HEALTH_RATE_LIMIT", "120")
 
 # ---------------------------------------------------------------- API
 REST_FRAMEWORK = {
@@ -285,15 +341,45 @@ MODEL_DIR = Path(os.environ.get("MODEL_DIR", BASE_DIR / "model_artifacts"))
 OPENAI_API_KEY = envsecret("OPENAI_API_KEY")
 OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
 OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "")
+# Seconds before an LLM answer is abandoned for the offline path (ml/llm.py).
+OPENAI_TIMEOUT_S = envint("OPENAI_TIMEOUT_S", "20")
+# How structured answers are requested: json_schema (OpenAI, recent vLLM/Ollama) or
+# function_calling (servers with tool calls but no response_format).
+OPENAI_STRUCTURED_METHOD = os.environ.get("OPENAI_STRUCTURED_METHOD", "json_schema")
+if OPENAI_STRUCTURED_METHOD not in ("json_schema", "function_calling"):
+    raise ImproperlyConfigured(
+        "OPENAI_STRUCTURED_METHOD must be json_schema or function_calling, "
+        f"got {OPENAI_STRUCTURED_METHOD!r}"
+    )
 
 # ---------------------------------------------------------------- e-mail
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# With neither EMAIL_BACKEND nor EMAIL_HOST set (the embedded `make run`), mail is written
+# as .eml files into .data/sent-mail/ (a local sink you can open), never sent anywhere.
+# SendGrid/SES/Mailgun...: EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend plus ANYMAIL_*.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH", BASE_DIR / ".data" / "sent-mail"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", "25")
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "PayPredict <ar@paypredict.local>")
+# django-anymail: ESP credentials and the tracking-webhook secrets (basic auth for every ESP,
+# plus the ESP's own signing key where it has one). Unset values are left out.
+ANYMAIL = {
+    key: value
+    for key, value in {
+        "WEBHOOK_SECRET": envsecret("ANYMAIL_WEBHOOK_SECRET"),
+        "SENDGRID_API_KEY": envsecret("SENDGRID_API_KEY"),
+        "MAILGUN_API_KEY": envsecret("MAILGUN_API_KEY"),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": envsecret("MAILGUN_WEBHOOK_SIGNING_KEY"),
+    }.items()
+    if value
+}
 
 # ---------------------------------------------------------------- logging
 LOGGING = {
@@ -301,5 +387,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}, "pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "pgserver": {"level": "WARNING"},
+        # Lockouts and failures stay visible (WARNING); not every successful login.
+        "axes": {"level": "WARNING"},
+    },
 }

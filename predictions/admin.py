@@ -70,3 +70,7 @@ class ForecastBacktestAdmin(admin.ModelAdmin):
         "wape_due_date",
         "wape_customer_delay",
     )
+
+
+# Payment risk flags register their own admin.
+import predictions.payment_risk.admin  # noqa: E402, F401

@@ -8,6 +8,7 @@ from django.urls import path
 from predictions.apis import (
     CustomerRiskApi,
     ForecastApi,
+    ForecastRefreshApi,
     ModelVersionListApi,
     PredictionDetailApi,
     PredictionListApi,
@@ -24,5 +25,6 @@ urlpatterns = [
     ),
     path("customers/<uuid:id>/risk", CustomerRiskApi.as_view(), name="customer-risk"),
     path("forecast", ForecastApi.as_view(), name="forecast"),
+    path("forecast/refresh", ForecastRefreshApi.as_view(), name="forecast-refresh"),
     path("models", ModelVersionListApi.as_view(), name="model-list"),
 ]

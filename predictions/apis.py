@@ -11,6 +11,7 @@ from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -245,20 +246,34 @@ class ForecastApi(ApiAuthMixin, APIView):
         def get_band(self, obj) -> float:
             return 0.8
 
-    @extend_schema(
-        tags=TAGS,
-        responses=OutputSerializer,
-        parameters=[OpenApiParameter("refresh", bool, description="recompute now")],
-    )
+    @extend_schema(tags=TAGS, responses=OutputSerializer)
     def get(self, request):
         """Expected collections per week for the next 13 weeks in the base currency, with
         an 80% band."""
-        refresh = request.query_params.get("refresh", "").lower() in ("1", "true")
-        try:
-            snapshot = forecast_get_or_build(organization=request.organization, refresh=refresh)
-        except NoActiveModel as exc:
-            return error_response(status.HTTP_409_CONFLICT, "no_active_model", str(exc))
-        return Response(self.OutputSerializer(snapshot).data)
+        if "refresh" in request.query_params:
+            # A GET never recomputes: that is a write (POST forecast/refresh, write:invoices).
+            raise ValidationError(
+                {"refresh": ["a GET never recomputes the forecast; POST /api/v1/forecast/refresh"]}
+            )
+        return forecast_response(request, refresh=False)
+
+
+class ForecastRefreshApi(ApiAuthMixin, APIView):
+    # Recomputing rewrites today's snapshot: the dashboard's refresh button needs the same.
+    required_permissions = READ
+
+    @extend_schema(tags=TAGS, request=None, responses=ForecastApi.OutputSerializer)
+    def post(self, request):
+        """Recompute today's forecast from the current open invoices and return it."""
+        return forecast_response(request, refresh=True)
+
+
+def forecast_response(request, *, refresh: bool) -> Response:
+    try:
+        snapshot = forecast_get_or_build(organization=request.organization, refresh=refresh)
+    except NoActiveModel as exc:
+        return error_response(status.HTTP_409_CONFLICT, "no_active_model", str(exc))
+    return Response(ForecastApi.OutputSerializer(snapshot).data)
 
 
 class ModelVersionListApi(ApiAuthMixin, APIView):

@@ -17,6 +17,13 @@ class PredictionsConfig(AppConfig):
         invoice_changed.connect(_invoice_changed, dispatch_uid="predictions.invoice_changed")
         payment_changed.connect(_payment_changed, dispatch_uid="predictions.payment_changed")
         ledger_imported.connect(_ledger_imported, dispatch_uid="predictions.ledger_imported")
+        from predictions.payment_risk.hooks import connect_payment_risk
+
+        connect_payment_risk()
+        # Panels, worklist columns, sort keys and the risk filter on the ledger's pages.
+        from predictions.page_slots import register_page_slots
+
+        register_page_slots()
 
 
 def _invoice_changed(sender, invoice_id, organization_id, **kwargs) -> None:

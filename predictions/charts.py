@@ -6,27 +6,9 @@ arithmetic is testable without rendering anything.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-
-def nice_ceiling(value: float) -> float:
-    """The next "round" number at or above value (1, 2, 2.5, 5 x 10^k)."""
-    if value <= 0:
-        return 1.0
-    exponent = math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        candidate = step * 10**exponent
-        if candidate >= value:
-            return float(candidate)
-    return float(10 ** (exponent + 1))
-
-
-def short_money(value: float) -> str:
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"{value / size:.3g}{suffix}"
-    return f"{value:.0f}"
+from invoices.charts import nice_ceiling, short_money
 
 
 @dataclass

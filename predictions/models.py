@@ -250,3 +250,11 @@ class ForecastBacktest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id} backtest {self.created_at:%Y-%m-%d}"
+
+
+# Payment risk flags live in their own module; imported here so Django registers them.
+from predictions.payment_risk.models import (  # noqa: E402, F401
+    PaymentRisk,
+    PaymentRiskSettings,
+    ReviewStatus,
+)

@@ -210,3 +210,38 @@ def forecast_latest(*, organization: Organization):
         .order_by("-as_of")
         .first()
     )
+
+
+def prediction_list_high_risk(*, organization: Organization, threshold: float):
+    """Open invoices whose risk (1 - the probability of payment by the next milestone, the
+    basis of the risk level) is at least ``threshold``; riskiest first, then largest balance."""
+    return (
+        prediction_list(organization=organization)
+        .filter(risk_probability__lte=1 - threshold)
+        .order_by("risk_probability", "-invoice__balance", "invoice__number")
+    )
+
+
+def high_risk_default_threshold(*, organization: Organization) -> float:
+    """The risk at which an invoice is graded high: 1 - the organization's ``high_below``."""
+    from predictions.models import RiskThresholds
+
+    thresholds = RiskThresholds.objects.filter(organization=organization).first()
+    high_below = thresholds.high_below if thresholds else RiskThresholds().high_below
+    return round(1 - high_below, 4)
+
+
+def customer_risk_levels(*, organization: Organization, customer_ids: list[int]) -> dict[int, str]:
+    """Current risk level per customer id (customers never graded are absent). For reminders."""
+    from predictions.models import CustomerRisk
+
+    rows = CustomerRisk.objects.filter(organization=organization, customer_id__in=customer_ids)
+    return dict(rows.values_list("customer_id", "level"))
+
+
+def invoice_risk_levels(*, organization: Organization, invoice_ids: list[int]) -> dict[int, str]:
+    """Current risk level per open invoice id (unscored invoices are absent). For reminders."""
+    from predictions.models import Prediction
+
+    rows = Prediction.objects.filter(organization=organization, invoice_id__in=invoice_ids)
+    return dict(rows.values_list("invoice_id", "risk_level"))

@@ -87,3 +87,42 @@ def customer_risk_snapshot_all_task() -> int:
     for organization in Organization.objects.all():
         count += customer_risk_refresh(organization=organization).customers
     return count
+
+
+@shared_task(name="predictions.payment_risk_retrain_all")
+def payment_risk_retrain_all_task() -> int:
+    ids = list(Organization.objects.values_list("pk", flat=True))
+    for organization_id in ids:
+        payment_risk_retrain_task.delay(organization_id)
+    return len(ids)
+
+
+@shared_task(name="predictions.payment_risk_retrain", max_retries=0)
+def payment_risk_retrain_task(organization_id: int) -> dict | None:
+    """Nightly: refit the organization's payment-risk detector, then rescore its payments."""
+    from predictions.payment_risk.services import payment_risk_score_all, payment_risk_train
+
+    organization = _organization(organization_id)
+    if organization is None:
+        return None
+    try:
+        payment_risk_train(organization=organization)
+    except ValueError as exc:  # too few payments yet
+        logger.info("payment risk retrain skipped for %s: %s", organization.slug, exc)
+        return None
+    return payment_risk_score_all(organization=organization).as_dict()
+
+
+@shared_task(name="predictions.payment_risk_score")
+def payment_risk_score_task(organization_id: int) -> dict | None:
+    """After a bulk import: score the organization's payments."""
+    from predictions.payment_risk.services import NoRiskModel, payment_risk_score_all
+
+    organization = _organization(organization_id)
+    if organization is None:
+        return None
+    try:
+        return payment_risk_score_all(organization=organization).as_dict()
+    except NoRiskModel as exc:
+        logger.info("%s", exc)
+        return None

@@ -11,6 +11,7 @@ from django.test import Client
 
 from paypredict_project.tenancy.models import Role
 from tests.factories import MembershipFactory, OrganizationFactory
+from tests.fakes.openai_server import fake_openai  # noqa: F401  (a fixture for every test)
 
 _RUN_ID = uuid.uuid4().hex[:8]
 
@@ -29,6 +30,23 @@ def _isolated_cache(settings, request):
             + hashlib.sha1(request.node.nodeid.encode()).hexdigest(),
         },
     }
+
+
+@pytest.fixture(autouse=True)
+def _no_llm_unless_asked(settings):
+    # A developer's OPENAI_* variables must not send test prompts to a real endpoint; tests
+    # that want an LLM use the fake_openai fixture, which configures one on loopback.
+    settings.OPENAI_API_KEY = ""
+    settings.OPENAI_BASE_URL = ""
+    settings.OPENAI_MODEL = ""
+
+
+@pytest.fixture(autouse=True)
+def _isolated_login_throttle(_isolated_cache):
+    """django-axes keeps the cache it found at start-up: hand it this test's cache."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    AxesProxyHandler.get_implementation(force=True)
 
 
 @pytest.fixture(autouse=True)
@@ -95,3 +113,23 @@ def viewer_client(viewer):
 @pytest.fixture
 def outsider_client(outsider):
     return _client_for(outsider)
+
+
+@pytest.fixture
+def worker(django_capture_on_commit_callbacks):
+    """Run what a request queues (transaction.on_commit → task.delay) in-process, as the
+    Celery worker would: `with worker(): client.post(...)`."""
+    from contextlib import contextmanager
+
+    from paypredict_project.celery import app
+
+    @contextmanager
+    def run():
+        app.conf.task_always_eager = True
+        try:
+            with django_capture_on_commit_callbacks(execute=True) as callbacks:
+                yield callbacks
+        finally:
+            app.conf.task_always_eager = False
+
+    return run

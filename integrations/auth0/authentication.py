@@ -94,11 +94,15 @@ class Auth0JWTAuthentication(BaseAuthentication):
     """Bearer access tokens issued by Auth0 for the API named by AUTH0_AUDIENCE."""
 
     def authenticate(self, request):
-        if not api_tokens_enabled():
-            return None
         header = get_authorization_header(request).split()
         if not header or header[0].lower() != b"bearer":
             return None
+        if not api_tokens_enabled():
+            # Say so, instead of "credentials were not provided" for a token that was.
+            raise exceptions.AuthenticationFailed(
+                "bearer tokens are not enabled on this server (Auth0 is not configured: set "
+                "AUTH0_DOMAIN and AUTH0_AUDIENCE); use a dashboard session or configure Auth0"
+            )
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(
                 'malformed Authorization header: expected "Bearer <token>"'
@@ -131,7 +135,8 @@ class Auth0JWTAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         # A WWW-Authenticate header makes DRF answer 401 (not 403) to bad or missing tokens.
-        return 'Bearer realm="api"' if api_tokens_enabled() else None
+        sent_bearer = get_authorization_header(request)[:7].lower() == b"bearer "
+        return 'Bearer realm="api"' if api_tokens_enabled() or sent_bearer else None
 
 
 class Auth0JWTScheme(OpenApiAuthenticationExtension):

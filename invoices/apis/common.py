@@ -24,7 +24,12 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
-from paypredict_project.api import ApiAuthMixin, CursorPagination, OrderingFilter
+from paypredict_project.api import (
+    ApiAuthMixin,
+    CursorPagination,
+    OrderingFilter,
+    RejectUnknownParams,
+)
 
 LEDGER_PERMISSIONS = {"read": "read:invoices", "write": "write:invoices"}
 
@@ -46,7 +51,7 @@ class LedgerApi(ApiAuthMixin, APIView):
 class LedgerListApi(ApiAuthMixin, GenericAPIView):
     required_permissions = LEDGER_PERMISSIONS
     parser_classes = [JSONParser]
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [RejectUnknownParams, DjangoFilterBackend, OrderingFilter]
     pagination_class = CursorPagination
 
     def get_queryset(self) -> QuerySet:
@@ -147,13 +152,20 @@ class StrictInputSerializer(serializers.Serializer):
     """Rejects fields it does not know, naming them, instead of silently dropping them."""
 
     def to_internal_value(self, data: Any) -> Any:
+        unknown = {}
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: [self.unknown_field_message(name)] for name in unknown}
-                )
-        return super().to_internal_value(data)
+            names = sorted(set(data) - set(self.fields))
+            unknown = {name: [self.unknown_field_message(name)] for name in names}
+        # Unknown and invalid fields are reported together: one round trip fixes them all.
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**unknown, **exc.detail}) from None
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
 
     def unknown_field_message(self, name: str) -> str:
         return "unknown field"

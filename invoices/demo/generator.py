@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from invoices.demo import catalog, dates
+from invoices.demo.anomalies import plant_anomalies
 from invoices.demo.attributes import WRITE_OFF_AFTER_DAYS, dispute_amounts, invoice_attributes
 from invoices.demo.disputes import CATEGORIES, CATEGORY_WEIGHTS, PARTIAL_CATEGORIES
 from invoices.demo.payments import build_payments
@@ -252,13 +253,17 @@ def _chunk(
             ),
         }
     )
+    payments, anomalies = plant_anomalies(
+        spec, index, payments.assign(customer=payments["customer"] + c0), invoices
+    )
     return DemoChunk(
         index=index,
         customers=customer_frame(spec, customers),
         invoices=invoices,
         lines=lines.assign(invoice=lines["invoice"] + offset),
-        payments=payments.assign(customer=payments["customer"] + c0),
+        payments=payments,
         allocations=allocations.assign(invoice=allocations["invoice"] + offset),
+        anomalies=anomalies,
     )
 
 

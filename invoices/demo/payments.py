@@ -95,6 +95,9 @@ def build_payments(
     p_reason = np.concatenate([reason, np.full(dup_rows.size, "", dtype=object)])
     p_retry = np.concatenate([retry_of, np.full(dup_rows.size, -1)])
     p_group = np.concatenate([row_group, np.full(dup_rows.size, -1)])
+    p_duplicate = np.concatenate([np.zeros(row_group.size, bool), np.ones(dup_rows.size, bool)])
+    # A refund happens at noon on its day (``updated_at`` of a refunded payment); -1: none.
+    p_refund_day = np.concatenate([np.full(row_group.size, -1), refund_day])
 
     # Nothing after the as-of date has happened yet.
     happened = p_day <= spec.as_of_day
@@ -115,8 +118,18 @@ def build_payments(
             "failure_code": p_code[happened],
             "failure_reason": p_reason[happened],
             "processor": [catalog.PROCESSORS[m] for m in p_method[happened]],
-            "reference": _references(rng, p_method[happened]),
+            "reference": references(rng, p_method[happened]),
             "retry_of": p_retry,
+            "duplicate": p_duplicate[happened],
+            "refunded_at": np.where(
+                (p_refund_day[happened] >= 0) & (p_refund_day[happened] <= spec.as_of_day),
+                dates.local_to_utc(
+                    np.maximum(p_refund_day[happened], 0),
+                    np.full(count, 12 * 3600),
+                    spec.time_zone,
+                ),
+                -1,
+            ),
         }
     )
     # Every attempt (failed or not) carries the allocations of its remittance group.
@@ -156,7 +169,7 @@ def _time_of_day(rng: np.random.Generator, method: np.ndarray) -> np.ndarray:
     return (low + rng.random(method.size) * (high - low)).astype(np.int64)
 
 
-def _references(rng: np.random.Generator, method: np.ndarray) -> list[str]:
+def references(rng: np.random.Generator, method: np.ndarray) -> list[str]:
     numbers = rng.integers(0, 2**62, size=method.size)
     formats = {
         "card": lambda v: f"ch_{v:016x}",

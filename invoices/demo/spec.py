@@ -49,7 +49,8 @@ class DemoChunk:
     """One block of customers with everything that belongs to them.
 
     Keys: ``customers.key`` and ``invoices.key`` are global indexes; ``payments.key`` is local
-    to the chunk (``retry_of`` and ``allocations.payment`` refer to it, -1 means none).
+    to the chunk (``retry_of``, ``allocations.payment`` and ``anomalies.payment`` refer to it, -1
+    means none).
     """
 
     index: int
@@ -58,3 +59,5 @@ class DemoChunk:
     lines: pd.DataFrame
     payments: pd.DataFrame
     allocations: pd.DataFrame
+    # Ground truth of anomalous payments (``payment`` key, ``kind``); see demo/anomalies.py.
+    anomalies: pd.DataFrame

@@ -28,11 +28,19 @@ from invoices.imports.mapping import (
     MONEY,
     TEXT,
     FieldSpec,
+    ImportFailed,
     Mapping,
     MappingError,
 )
 
 # ISO 4217 active codes (2024); funds and precious metals are deliberately left out.
+# A field longer than this is a row error naming its row and column. The csv module's own
+# limit (128 KiB by default, where it raises csv.Error and aborts the whole file) is raised
+# far above it so an over-long field reaches that row check; the upload size caps memory.
+MAX_FIELD_CHARS = 128 * 1024
+READER_FIELD_LIMIT = 64 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), READER_FIELD_LIMIT))
+
 ISO_CURRENCIES = frozenset(
     """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
     BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP
@@ -326,6 +334,7 @@ class RowReader:
         index = {column: i for i, column in enumerate(header)}
         specs = mapping.specs
         self.width = len(header)
+        self.header = header
         self.columns = [
             (name, index[column], column, converter_for(specs[name], mapping, tz))
             for name, column in mapping.fields.items()
@@ -382,6 +391,8 @@ class RowReader:
     def parse(self, row_number: int, cells: list[str]) -> ParsedRow:
         if len(cells) != self.width:
             raise RowError("", f"has {len(cells)} cells but the header has {self.width} columns")
+        if max(map(len, cells)) > MAX_FIELD_CHARS:
+            raise self._oversized(cells)
         try:
             values = self._fast(cells)
         except ValueError:
@@ -389,6 +400,15 @@ class RowReader:
         if values is None:
             values = self._checked_values(cells)
         return self._with_extras(row_number, cells, values)
+
+    def _oversized(self, cells: list[str]) -> RowError:
+        position = next(i for i, cell in enumerate(cells) if len(cell) > MAX_FIELD_CHARS)
+        column = self.header[position]
+        return RowError(
+            column,
+            f"{column}: the field is {len(cells[position]):,} characters long; "
+            f"the limit is {MAX_FIELD_CHARS:,} (128 KiB)",
+        )
 
     def _checked_values(self, cells: list[str]) -> dict[str, Any]:
         """Field by field, so a failure names its field (raises RowError)."""
@@ -442,16 +462,23 @@ def csv_rows(stream: TextIO, delimiter: str) -> tuple[list[str], Iterator[tuple[
         header = [column.strip() for column in next(reader)]
     except StopIteration:
         raise MappingError("the file is empty: expected a header row") from None
+    except csv.Error as exc:
+        raise MappingError(f"the header row cannot be read as CSV: {exc}") from None
     if len(set(header)) != len(header):
         duplicated = sorted({c for c in header if header.count(c) > 1})
         raise MappingError(f"the header repeats column(s): {', '.join(duplicated)}")
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         # Row numbers count records as a spreadsheet does: the header is row 1.
-        for number, cells in enumerate(reader, start=2):
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue
-            yield number, cells
+        number = 1
+        try:
+            for number, cells in enumerate(reader, start=2):
+                if not cells or (len(cells) == 1 and not cells[0].strip()):
+                    continue
+                yield number, cells
+        except csv.Error as exc:
+            # Beyond READER_FIELD_LIMIT (or a NUL byte): the file cannot be read on.
+            raise ImportFailed(f"row {number + 1}: not readable as CSV ({exc})") from None
 
     return header, rows()
 

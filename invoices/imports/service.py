@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -23,6 +23,7 @@ from invoices.imports.mapping import (
 from invoices.imports.parsing import CellError, RowError, RowReader, csv_rows
 from invoices.signals import ledger_imported
 from paypredict_project.audit import audit_record
+from paypredict_project.events.services import event_record
 from paypredict_project.tenancy.models import Organization
 
 
@@ -78,12 +79,15 @@ def csv_import(
     mapping: Mapping | None = None,
     file_name: str = "",
     strict: bool = False,
+    progress: Callable[[str, int], None] | None = None,
 ) -> ImportResult:
     """Import a CSV of invoices, customers or payments into one organization.
 
     One transaction: valid rows are upserted, invalid rows are reported (row, column, reason)
     and skipped (with ``strict``, any row error rolls everything back). Raises ImportFailed
     (nothing imported) for an unreadable file or a mapping that does not fit it.
+    ``progress(phase, rows)`` is told the rows read so far ("reading", every
+    PROGRESS_EVERY rows) and when the database checks and the upsert start ("checking").
     """
     if kind not in KINDS:
         raise ImportFailed(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -110,7 +114,9 @@ def csv_import(
             )
             drop_temp_tables(cursor)
             staging = Staging(cursor, "csv_stage", loader.staging_columns)
-            staged = staging.copy(_clean_rows(rows, loader, result))
+            staged = staging.copy(_clean_rows(rows, loader, result, progress))
+            if progress:
+                progress("checking", result.rows)
             copied_at = time.perf_counter()
             parse_errors = loader.error_count
             created, updated = loader.load(staging)
@@ -145,6 +151,17 @@ def csv_import(
                 },
             )
             if created or updated:
+                event_record(
+                    organization=organization,
+                    type="import.finished",
+                    entity_id=kind,
+                    payload={
+                        "kind": kind,
+                        "created": created,
+                        "updated": updated,
+                        "file": file_name,
+                    },
+                )
                 transaction.on_commit(
                     lambda: ledger_imported.send(
                         sender=csv_import,
@@ -176,8 +193,14 @@ def _error_order(error: CellError) -> tuple[int, str]:
     return (error.row, error.column)
 
 
+PROGRESS_EVERY = 10_000
+
+
 def _clean_rows(
-    rows: Iterator[tuple[int, list[str]]], loader: KindLoader, result: ImportResult
+    rows: Iterator[tuple[int, list[str]]],
+    loader: KindLoader,
+    result: ImportResult,
+    progress: Callable[[str, int], None] | None = None,
 ) -> Iterator[tuple]:
     """Parse and finish each row; errors are recorded on the loader and the row skipped."""
     parse = loader.reader.parse
@@ -187,6 +210,8 @@ def _clean_rows(
     count = 0
     for number, cells in rows:
         count += 1
+        if progress and count % PROGRESS_EVERY == 0:
+            progress("reading", count)
         try:
             yield finish(parse(number, cells))
         except RowError as exc:

@@ -31,6 +31,7 @@ from django.utils import timezone
 from invoices.demo import DemoChunk, DemoSpec, exchange_rates, generate
 from invoices.models import (
     Customer,
+    DemoPaymentAnomaly,
     ExchangeRate,
     Invoice,
     InvoiceLine,
@@ -97,7 +98,16 @@ def demo_seed(
         raise ValidationError(str(exc)) from exc
     result = DemoSeedResult(as_of=as_of)
     counts = dict.fromkeys(
-        ("customers", "invoices", "invoice_lines", "payments", "allocations", "exchange_rates"), 0
+        (
+            "customers",
+            "invoices",
+            "invoice_lines",
+            "payments",
+            "allocations",
+            "planted_anomalies",
+            "exchange_rates",
+        ),
+        0,
     )
     with transaction.atomic():
         # Serialise seeding of one organization: two concurrent runs would both pass the check.
@@ -255,6 +265,7 @@ def _copy_chunk(
     pay = chunk.payments
     payment_ids = _reserve_ids(cursor, Payment, len(pay))
     retry = pay["retry_of"].to_numpy()
+    refunded_at = pay["refunded_at"].to_numpy()
     _copy(
         cursor,
         Payment,
@@ -263,7 +274,10 @@ def _copy_chunk(
             "code": _uuids(len(pay)),
             "organization_id": org_id,
             "created_at": _stamps(pay["received_at"], until=until),
-            "updated_at": now,
+            # A refunded payment was last changed when it was refunded.
+            "updated_at": _stamps(
+                np.where(refunded_at >= 0, refunded_at, int(moment.timestamp())), until=until
+            ),
             "customer_id": _ints(customer_ids[pay["customer"].to_numpy()]),
             "source": demo,
             "amount": _money(pay["amount_cents"]),
@@ -291,12 +305,23 @@ def _copy_chunk(
             "created_at": _stamps(pay["received_at"].to_numpy()[alloc_payment], until=until),
         },
     )
+    truth = chunk.anomalies
+    _copy(
+        cursor,
+        DemoPaymentAnomaly,
+        {
+            "organization_id": org_id,
+            "payment_id": _ints(payment_ids[truth["payment"].to_numpy()]),
+            "kind": _text(truth["kind"]),
+        },
+    )
     return {
         "customers": len(c),
         "invoices": len(inv),
         "invoice_lines": len(lines),
         "payments": len(pay),
         "allocations": len(alloc),
+        "planted_anomalies": len(truth),
     }
 
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Sum
 
+from invoices.events import invoice_event
 from invoices.models import (
     ZERO,
     Customer,
@@ -131,6 +132,7 @@ def invoice_create(
         instance=invoice,
         after=snapshot(invoice),
     )
+    invoice_event(invoice=invoice, type="invoice.created")
     _announce(invoice)
     return invoice
 
@@ -158,6 +160,7 @@ def invoice_update(*, invoice: Invoice, **fields: Any) -> Invoice:
         before=before,
         after=snapshot(invoice),
     )
+    invoice_event(invoice=invoice, type="invoice.updated", changed=sorted(fields))
     _announce(invoice)
     return invoice
 
@@ -178,6 +181,10 @@ def _close(invoice: Invoice, status: str, action: str) -> Invoice:
         before=before,
         after=snapshot(invoice),
     )
+    if status == InvoiceStatus.VOID:
+        invoice_event(invoice=invoice, type="invoice.voided")
+    else:
+        invoice_event(invoice=invoice, type="invoice.updated", changed=["status"])
     _announce(invoice)
     return invoice
 
@@ -219,6 +226,7 @@ def invoice_recalculate(*, invoice: Invoice) -> Invoice:
         invoice=invoice, payment__status=PaymentStatus.SUCCEEDED
     ).aggregate(total=Sum("amount"), last=Max("payment__received_at"))
     paid = applied["total"] or ZERO
+    was_paid = invoice.status == InvoiceStatus.PAID
     if paid > invoice.total:
         raise ValidationError(
             {
@@ -236,6 +244,8 @@ def invoice_recalculate(*, invoice: Invoice) -> Invoice:
     elif invoice.status != InvoiceStatus.PAID:
         invoice.paid_date = None
     invoice.save(update_fields=["balance", "status", "paid_date", "updated_at"])
+    if invoice.status == InvoiceStatus.PAID and not was_paid:
+        invoice_event(invoice=invoice, type="invoice.paid", paid_date=invoice.paid_date)
     _announce(invoice)
     return invoice
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 
+from invoices.events import payment_event
 from invoices.models import (
     ZERO,
     Customer,
@@ -136,6 +137,7 @@ def payment_record(
             "allocations": [{"invoice": str(i.code), "amount": str(a)} for i, a in allocations],
         },
     )
+    payment_event(payment=payment)
     _announce(payment)
     return payment
 
@@ -179,6 +181,7 @@ def _change_status(
         before=before,
         after=snapshot(payment),
     )
+    payment_event(payment=payment)
     _announce(payment)
     return payment
 

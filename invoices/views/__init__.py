@@ -11,6 +11,7 @@ from invoices.views.invoices import (
     invoice_void,
     invoice_write_off,
 )
+from invoices.views.payment_analytics import payment_analytics_page
 from invoices.views.payments import payment_list
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "invoice_list",
     "invoice_void",
     "invoice_write_off",
+    "payment_analytics_page",
     "payment_list",
 ]

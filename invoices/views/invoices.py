@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from invoices import selectors, services
 from invoices.analytics import organization_today
-from invoices.filters import RISK_LEVEL_CHOICES, InvoiceFilter
+from invoices.filters import InvoiceFilter
 from invoices.models import OPEN_STATUSES, InvoiceStatus
 from invoices.views.common import (
     PAGE_SIZES,
@@ -23,6 +23,7 @@ from invoices.views.common import (
     sort_queryset,
     wants_partial,
 )
+from paypredict_project import slots
 from paypredict_project.tenancy.decorators import require_org_permission
 
 # Sortable worklist columns → the fields they order by (a whitelist: the query string never
@@ -35,15 +36,10 @@ INVOICE_SORTS: dict[str, tuple[str, ...]] = {
     "total": ("total",),
     "balance": ("balance",),
     "status": ("status",),
-    # Prediction columns, through the reverse relation of predictions.Prediction:
-    # risk = P(at risk) (``-risk``: riskiest first), at_risk = expected money at risk.
-    "risk": ("prediction__risk_probability",),
-    # Unscored invoices (no money at risk known) follow, oldest due first.
-    "at_risk": ("prediction__money_at_risk", "due_date"),
-    "expected_date": ("prediction__expected_date",),
 }
 DEFAULT_INVOICE_SORT = "due_date"
-# Filter parameters the worklist form shows; export links reuse the same query string.
+# Filter parameters the worklist form shows (plus those consumer apps register in the
+# invoice_list.filters slot); export links reuse the same query string.
 FILTER_PARAMS = (
     "q",
     "status",
@@ -57,42 +53,51 @@ FILTER_PARAMS = (
     "amount_min",
     "amount_max",
     "currency",
-    "risk_level",
 )
 
 
 def _filter_query(request: DashboardRequest) -> str:
     """The active filters as a query string (for "export all matching")."""
     params = request.GET.copy()
+    allowed = {*FILTER_PARAMS, *(item.name for item in slots.items(slots.INVOICE_FILTERS))}
     for key in list(params):
-        if key not in FILTER_PARAMS:
+        if key not in allowed:
             del params[key]
     return params.urlencode()
 
 
-# The bare worklist URL opens on what needs work: open and partially paid invoices, the most
-# expected money at risk first (unscored invoices last). A redirect (rather than a hidden
-# default) keeps every URL explicit, so a shared link, the export and the API read the same
-# filters.
-DEFAULT_WORKLIST_QUERY = "status=open&status=partially_paid&sort=-at_risk"
+# The bare worklist URL opens on what needs work: open and partially paid invoices, in the
+# order a worklist column proposes (predictions: most expected money at risk first), else
+# oldest due first. A redirect (rather than a hidden default) keeps every URL explicit, so a
+# shared link, the export and the API read the same filters.
+DEFAULT_WORKLIST_FILTERS = "status=open&status=partially_paid"
+
+
+def _default_worklist_query() -> str:
+    sort = slots.default_sort(slots.INVOICE_COLUMNS) or DEFAULT_INVOICE_SORT
+    return f"{DEFAULT_WORKLIST_FILTERS}&sort={sort}"
 
 
 @require_GET
 @require_org_permission("read:invoices")
 def invoice_list(request: DashboardRequest) -> HttpResponse:
     if not request.GET:
-        return redirect(f"{reverse('invoice-list')}?{DEFAULT_WORKLIST_QUERY}")
+        return redirect(f"{reverse('invoice-list')}?{_default_worklist_query()}")
+    columns = slots.items(slots.INVOICE_COLUMNS, permissions=request.org_permissions)
     filterset = InvoiceFilter(
         request.GET,
-        # The prediction columns join the current prediction (no query per row).
-        queryset=selectors.invoice_list(organization=request.organization).select_related(
-            "prediction"
+        # Slot columns join their data here (no query per row).
+        queryset=slots.prepare_queryset(
+            slots.INVOICE_COLUMNS, selectors.invoice_list(organization=request.organization)
         ),
         request=request,
     )
     queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     queryset, sort, sort_links = sort_queryset(
-        queryset, request.GET.get("sort"), columns=INVOICE_SORTS, default=DEFAULT_INVOICE_SORT
+        queryset,
+        request.GET.get("sort"),
+        columns={**INVOICE_SORTS, **slots.column_sorts(slots.INVOICE_COLUMNS)},
+        default=DEFAULT_INVOICE_SORT,
     )
     page = paginate(request, queryset)
     filter_customer = None
@@ -114,8 +119,8 @@ def invoice_list(request: DashboardRequest) -> HttpResponse:
         "page_sizes": PAGE_SIZES,
         "status_choices": InvoiceStatus.choices,
         "selected_statuses": request.GET.getlist("status"),
-        "risk_choices": RISK_LEVEL_CHOICES,
-        "selected_risks": request.GET.getlist("risk_level"),
+        "slot_columns": columns,
+        "slot_filters": slots.items(slots.INVOICE_FILTERS),
         "filter_query": _filter_query(request),
         "filter_customer": filter_customer,
     }

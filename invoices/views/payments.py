@@ -16,6 +16,7 @@ from invoices.views.common import (
     render_page_or_partial,
     sort_queryset,
 )
+from paypredict_project import slots
 from paypredict_project.tenancy.decorators import require_org_permission
 
 PAYMENT_SORTS: dict[str, tuple[str, ...]] = {
@@ -32,12 +33,17 @@ PAYMENT_SORTS: dict[str, tuple[str, ...]] = {
 def payment_list(request: DashboardRequest) -> HttpResponse:
     filterset = PaymentFilter(
         request.GET,
-        queryset=selectors.payment_list(organization=request.organization),
+        queryset=slots.prepare_queryset(
+            slots.PAYMENT_COLUMNS, selectors.payment_list(organization=request.organization)
+        ),
         request=request,
     )
     queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     queryset, sort, sort_links = sort_queryset(
-        queryset, request.GET.get("sort"), columns=PAYMENT_SORTS, default="-received_at"
+        queryset,
+        request.GET.get("sort"),
+        columns={**PAYMENT_SORTS, **slots.column_sorts(slots.PAYMENT_COLUMNS)},
+        default="-received_at",
     )
     page = paginate(request, queryset)
     params = request.GET.copy()
@@ -56,5 +62,7 @@ def payment_list(request: DashboardRequest) -> HttpResponse:
         "selected_statuses": request.GET.getlist("status"),
         "selected_methods": request.GET.getlist("method"),
         "filter_query": params.urlencode(),
+        "slot_columns": slots.items(slots.PAYMENT_COLUMNS, permissions=request.org_permissions),
+        "slot_filters": slots.items(slots.PAYMENT_FILTERS),
     }
     return render_page_or_partial(request, "invoices/payment_list.html", "payment-table", context)

@@ -121,3 +121,33 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label or 'system'} {self.action} {self.object_type} {self.object_code}"
+
+
+class ReaderPurpose(models.TextChoices):
+    BI = "bi", "BI tool login"
+    ASK = "ask", "Ask PayPredict"
+
+
+class ReaderRole(models.Model):
+    """A read-only database login that sees one organization's rows of the ``vw_*`` views.
+
+    The views filter on ``organization_id = (this row's organization for current_user)``, so the
+    binding lives in the database: a reader cannot widen it by anything it sends."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="reader_roles"
+    )
+    role_name = models.CharField(max_length=63, unique=True)
+    purpose = models.CharField(max_length=8, choices=ReaderPurpose.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    password_rotated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "purpose"], name="reader_role_one_per_purpose"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role_name} ({self.purpose})"

@@ -107,10 +107,14 @@ def test_it_tells_a_user_without_an_organization_so(db):
 def test_it_shows_only_existing_sections_in_the_navigation(owner_client, viewer_client, ledger):
     body = owner_client.get(reverse("invoice-list"), follow=True).content.decode()
     assert 'aria-current="page">Invoices</a>' in body
-    for label, name in [("Customers", "customer-list"), ("Payments", "payment-list")]:
+    for label, name in [
+        ("Customers", "customer-list"),
+        ("Payments", "payment-list"),
+        ("Reports", "report-index"),
+    ]:
         assert f'href="{reverse(name)}">{label}</a>' in body
     # Nothing links to a page that does not exist yet.
-    for missing in ("Disputes", "Reminders", "Reports", "Integrations", "Settings"):
+    for missing in ("Disputes", "Reminders", "Integrations", "Settings"):
         assert f">{missing}</a>" not in body
     assert "skip-link" in body and 'aria-label="Main"' in body
 

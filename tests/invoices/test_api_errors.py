@@ -23,7 +23,7 @@ def _assert_error(response, status: int, code: str) -> dict:
 
 
 def test_it_answers_unknown_api_urls_with_the_error_body(owner_client):
-    for url in ("/api/v1/nothing-here", "/api/v1/invoices/", "/api/v1/invoices/not-a-uuid"):
+    for url in ("/api/v1/nothing-here", "/api/v1/nothing-here/", "/api/v1/invoices/not-a-uuid"):
         error = _assert_error(owner_client.get(url), 404, "not_found")
         assert error["message"] == "no such API endpoint"
 

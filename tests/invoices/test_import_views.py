@@ -33,7 +33,7 @@ def _upload(client, text=FILE, kind="invoices", mapping=None):
     return client.post(reverse("csv-import"), data)
 
 
-def test_it_walks_upload_preview_mapping_and_result(collector_client, org):
+def test_it_walks_upload_preview_mapping_and_result(collector_client, org, worker):
     response = _upload(collector_client)
     upload = CsvUpload.objects.get(organization=org)
     assert response.status_code == 302
@@ -49,16 +49,17 @@ def test_it_walks_upload_preview_mapping_and_result(collector_client, org):
     assert guessed["number"] == "Invoice No"
     assert guessed["total"] == "Amount"
 
-    result = collector_client.post(
-        reverse("csv-import-preview", args=[upload.code]),
-        {
-            "field_number": "Invoice No",
-            "field_customer": "Client",
-            "field_issue_date": "Date",
-            "format_issue_date": "%m/%d/%Y",
-            "field_total": "Amount",
-        },
-    )
+    with worker():
+        result = collector_client.post(
+            reverse("csv-import-preview", args=[upload.code]),
+            {
+                "field_number": "Invoice No",
+                "field_customer": "Client",
+                "field_issue_date": "Date",
+                "format_issue_date": "%m/%d/%Y",
+                "field_total": "Amount",
+            },
+        )
     assert result.status_code == 302
     assert result["Location"] == reverse("csv-import-result", args=[upload.code])
 
@@ -90,7 +91,7 @@ def test_it_shows_mapping_problems_without_importing(collector_client, org):
     assert not Invoice.objects.filter(organization=org).exists()
 
 
-def test_it_uses_an_uploaded_mapping_file(owner_client, org):
+def test_it_uses_an_uploaded_mapping_file(owner_client, org, worker):
     mapping = {
         "fields": {
             "number": "Invoice No",
@@ -107,7 +108,8 @@ def test_it_uses_an_uploaded_mapping_file(owner_client, org):
     form = {f"field_{row['name']}": row["column"] for row in preview.context["mapping_rows"]}
     form.update({"format_issue_date": "%m/%d/%Y"})
 
-    owner_client.post(reverse("csv-import-preview", args=[upload.code]), form)
+    with worker():
+        owner_client.post(reverse("csv-import-preview", args=[upload.code]), form)
 
     assert Invoice.objects.get(organization=org, number="A-1").currency == "EUR"
 

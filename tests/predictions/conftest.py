@@ -156,3 +156,24 @@ def scheduled(monkeypatch, org):
         lambda args=None, countdown=None, **kw: calls.append((tuple(args), countdown)),
     )
     return calls
+
+
+# --- payment risk: a small demo ledger with planted anomalies, and an active detector
+RISK_AS_OF = dt.date(2026, 11, 26)
+
+
+@pytest.fixture
+def risk_ledger(org, model_dir):
+    from invoices.services.demo import demo_seed
+
+    demo_seed(organization=org, customers=25, invoices=2500, seed=4, as_of=RISK_AS_OF)
+    return org
+
+
+@pytest.fixture
+def risk_model(risk_ledger):
+    from predictions.payment_risk.services import payment_risk_score_all, payment_risk_train
+
+    version = payment_risk_train(organization=risk_ledger)
+    payment_risk_score_all(organization=risk_ledger)
+    return version

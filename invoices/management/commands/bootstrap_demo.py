@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import call_command, get_commands
@@ -52,7 +53,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         with acting_as(label="bootstrap_demo"):
             organization = self._organization()
-            self._members(organization)
+            demo_logins = settings.EMBEDDED_DATABASE
+            if demo_logins:
+                self._members(organization)
             seeded = self._seed(
                 organization,
                 customers=options["customers"],
@@ -61,11 +64,24 @@ class Command(BaseCommand):
             )
         if (seeded or options["train"]) and not options["skip_models"]:
             self._run_hooks(organization)
+        if not demo_logins:
+            self.stdout.write(
+                "No demo logins: they are created only on the embedded database (DATABASE_URL "
+                "unset). Add your own: manage.py create_member --org demo --email you@example.com "
+                "--role admin --password '...'"
+            )
+            return
         self.stdout.write(
             f"Demo login: {DEMO_MEMBERS[0][0]} / {DEMO_PASSWORD} (admin); "
             f"also {DEMO_MEMBERS[1][0]} (collector) and {DEMO_MEMBERS[2][0]} (viewer), "
             "same password"
         )
+        if not settings.DEBUG:
+            self.stderr.write(
+                "WARNING: DEBUG is off but the demo logins with the published password "
+                f"{DEMO_PASSWORD!r} exist: anyone who can reach this server can log in as an "
+                "admin. Keep it on your own machine (127.0.0.1), or change their passwords."
+            )
 
     def _organization(self) -> Organization:
         existing = Organization.objects.filter(slug=DEMO_ORG["slug"]).first()

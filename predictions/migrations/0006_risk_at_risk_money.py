@@ -8,9 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0004_api_keyset_indexes'),
-        ('ml', '0001_model_version'),
-        ('predictions', '0003_backtest_widened_coverage'),
+        ('predictions', '0005_bi_views'),
         ('tenancy', '0001_initial'),
     ]
 

@@ -1,0 +1,23 @@
+"""Celery adapters of the ledger: each loads its arguments and calls one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="invoices.csv_upload_import", acks_late=True)
+def csv_upload_import_task(upload_id: int) -> str | None:
+    from invoices.models import CsvUpload
+    from invoices.services.csv_uploads import csv_upload_import
+
+    upload = CsvUpload.objects.filter(pk=upload_id).select_related("organization").first()
+    if upload is None:
+        return None
+    return csv_upload_import(upload=upload).status
+
+
+@shared_task(name="invoices.csv_uploads_purge")
+def csv_uploads_purge_task() -> int:
+    from invoices.services.csv_uploads import csv_uploads_purge
+
+    return csv_uploads_purge()

@@ -1,0 +1,3 @@
+"""Local servers that speak external services' real wire formats, for tests."""
+
+from __future__ import annotations
