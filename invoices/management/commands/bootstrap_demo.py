@@ -26,7 +26,12 @@ DEMO_MEMBERS = (
 )
 DEMO_SIZE = {"customers": 300, "invoices": 30_000, "seed": 42}
 # Commands other apps provide; each runs for the demo org after a fresh seed when present.
-AFTER_SEED_HOOKS = ("train_payment_model", "score_invoices", "train_payment_risk")
+AFTER_SEED_HOOKS = (
+    "train_payment_model",
+    "score_invoices",
+    "train_payment_risk",
+    "schedule_demo_reports",
+)
 
 
 class Command(BaseCommand):
