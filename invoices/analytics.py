@@ -47,6 +47,7 @@ from django.utils import timezone
 from invoices.models import (
     MONEY,
     OPEN_STATUSES,
+    RECEIVABLE_STATUSES,
     ZERO,
     Invoice,
     InvoiceStatus,
@@ -67,8 +68,6 @@ AGING_BUCKETS: tuple[tuple[str, str, int | None, int | None], ...] = (
     ("d61_90", "61\u201390 days", 61, 90),
     ("d90_plus", "90+ days", 91, None),
 )
-# Statuses that were ever real receivables; draft, void and written off never count.
-RECEIVABLE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID)
 
 _money = DecimalField(**MONEY)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
-from invoices.models import Invoice, Payment, PaymentAllocation
+from invoices.models import Invoice, InvoiceStatus, Payment, PaymentAllocation, status_sql
 from invoices.selectors import exchange_rate_sql
 from ml.features import INVOICE_COLUMNS, PAYMENT_COLUMNS
 from paypredict_project.tenancy.models import Organization
@@ -18,7 +18,7 @@ _INVOICES_SQL = """
 SELECT i.id, i.customer_id, i.issue_date, i.due_date,
        i.total::double precision * {rate} AS amount,
        i.currency,
-       CASE WHEN i.status = 'paid' THEN COALESCE(
+       CASE WHEN i.status = {paid} THEN COALESCE(
            i.paid_date,
            (SELECT max((p.received_at AT TIME ZONE %(tz)s)::date)
               FROM {allocations} a JOIN {payments} p ON p.id = a.payment_id
@@ -26,7 +26,7 @@ SELECT i.id, i.customer_id, i.issue_date, i.due_date,
        ) END AS paid_date,
        i.disputed, i.status, i.attributes
 FROM {invoices} i
-WHERE i.organization_id = %(org)s AND i.status NOT IN ('void', 'draft')
+WHERE i.organization_id = %(org)s AND i.status NOT IN {not_issued}
 ORDER BY i.issue_date, i.id
 """
 
@@ -46,7 +46,13 @@ def _sql(template: str, *, currency: str, on: str) -> str:
         "allocations": PaymentAllocation._meta.db_table,
     }
     # The ledger's one exchange-rate rule, as a per-row SQL expression.
-    return template.format(rate=exchange_rate_sql(currency=currency, on=on), **tables)
+    return template.format(
+        rate=exchange_rate_sql(currency=currency, on=on),
+        # Status sets from their one home beside InvoiceStatus.
+        paid=f"'{InvoiceStatus.PAID.value}'",
+        not_issued=status_sql((InvoiceStatus.VOID, InvoiceStatus.DRAFT)),
+        **tables,
+    )
 
 
 def _fetch(sql: str, params: dict) -> list[tuple]:

@@ -11,6 +11,7 @@ from django.db.models import Max, Sum
 
 from invoices.events import invoice_event
 from invoices.models import (
+    CLOSED_STATUSES,
     ZERO,
     Customer,
     Invoice,
@@ -18,6 +19,7 @@ from invoices.models import (
     InvoiceStatus,
     PaymentAllocation,
     PaymentStatus,
+    status_for_balance,
 )
 from invoices.signals import invoice_changed
 from paypredict_project.audit import audit_record, snapshot
@@ -28,7 +30,6 @@ CENT = Decimal("0.01")
 MONEY_LIMIT = Decimal(10) ** 16
 
 # Statuses an invoice may be moved to by hand; paid / partially paid follow from allocations.
-TERMINAL_STATUSES = (InvoiceStatus.VOID, InvoiceStatus.WRITTEN_OFF)
 
 
 class LineInput(TypedDict, total=False):
@@ -167,7 +168,7 @@ def invoice_update(*, invoice: Invoice, **fields: Any) -> Invoice:
 
 def _close(invoice: Invoice, status: str, action: str) -> Invoice:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    if invoice.status in TERMINAL_STATUSES or invoice.status == InvoiceStatus.PAID:
+    if invoice.status in (*CLOSED_STATUSES, InvoiceStatus.PAID):
         raise ValidationError(
             {"status": f"a {invoice.get_status_display().lower()} invoice cannot be {action}"}
         )
@@ -204,17 +205,6 @@ def invoice_void(*, invoice: Invoice) -> Invoice:
 @transaction.atomic
 def invoice_write_off(*, invoice: Invoice) -> Invoice:
     return _close(invoice, InvoiceStatus.WRITTEN_OFF, "written off")
-
-
-def status_for_balance(*, total: Decimal, balance: Decimal, current: str) -> str:
-    """Paid / partially paid / open follow from the balance; draft, void and written off stay."""
-    if current in (InvoiceStatus.DRAFT, *TERMINAL_STATUSES):
-        return current
-    if balance == 0:
-        return InvoiceStatus.PAID
-    if balance < total:
-        return InvoiceStatus.PARTIALLY_PAID
-    return InvoiceStatus.OPEN
 
 
 def invoice_recalculate(*, invoice: Invoice) -> Invoice:
