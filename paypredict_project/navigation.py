@@ -27,9 +27,11 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Payments", "payment-list", "read:invoices"),
     NavItem("Payment analytics", "payment-analytics", "read:invoices"),
     NavItem("Forecast", "forecast", "read:predictions"),
+    NavItem("Reminders", "reminder-queue", "read:invoices"),
     NavItem("Reports", "report-index", "read:invoices"),
     NavItem("Models", "model-list", "admin"),
     NavItem("Import CSV", "csv-import", "write:invoices"),
+    NavItem("Integrations", "integrations", "manage:integrations"),
 ]
 
 
