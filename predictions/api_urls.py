@@ -14,6 +14,7 @@ from predictions.apis import (
     PredictionListApi,
     PredictionRescoreApi,
 )
+from predictions.ask.apis import AskApi
 
 urlpatterns = [
     path("predictions", PredictionListApi.as_view(), name="prediction-list"),
@@ -27,4 +28,5 @@ urlpatterns = [
     path("forecast", ForecastApi.as_view(), name="forecast"),
     path("forecast/refresh", ForecastRefreshApi.as_view(), name="forecast-refresh"),
     path("models", ModelVersionListApi.as_view(), name="model-list"),
+    path("ask", AskApi.as_view(), name="ask"),
 ]
