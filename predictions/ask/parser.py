@@ -827,3 +827,14 @@ SHAPES_BY_NAME = {shape.name: shape for shape in SHAPES}
 
 def example_questions() -> list[str]:
     return [shape.example for shape in SHAPES]
+
+
+_SUGGESTED = (
+    "most_overdue_customers", "open_balance", "success_rate", "failed_payments", "dso",
+    "predicted_late", "aging", "payments_received",
+)  # fmt: skip
+
+
+def suggested_questions() -> list[str]:
+    """A varied handful of questions, offered when a question is not understood."""
+    return [SHAPES_BY_NAME[name].example for name in _SUGGESTED]

@@ -176,7 +176,7 @@ def _not_understood(
         answer=text,
         path="none",
         conversation=conversation.id,
-        suggestions=parser.example_questions()[:8],
+        suggestions=parser.suggested_questions(),
     )
 
 
