@@ -559,13 +559,16 @@ def _aging_sentence(columns, rows, p):
     return f"Open AR by aging bucket; the largest is {worst[0]} with {_money(worst[2], worst[1])}."
 
 
-def _invoice_list(*extra: str, order: str, period_column: str = "issue_date") -> Callable:
+def _invoice_list(*extra: str, order: str, ranking: bool = False) -> Callable:
+    """Open invoices matching ``extra``; a ranking ("top 5 largest") keeps the top N only."""
+
     def build(p: Params) -> Query:
-        conditions = _invoice_conditions(p, *extra, period_column=period_column)
+        conditions = _invoice_conditions(p, *extra)
+        limit = f" LIMIT {p.top_n}" if ranking else ""
         return Query(
             "SELECT invoice_number, customer_name, currency, amount, balance, due_date, "
             "days_past_due, predicted_payment_date, risk_level, status "
-            f"FROM vw_invoice_predictions{_where(conditions)} ORDER BY {order} LIMIT {p.top_n * 10}"
+            f"FROM vw_invoice_predictions{_where(conditions)} ORDER BY {order}{limit}"
         )
 
     return build
@@ -623,8 +626,9 @@ def _due_sentence(columns, rows, p):
 
 
 def _dso(p: Params) -> Query:
+    # Asked without a period, DSO compares this quarter with the last one.
     period = p.period or quarter(p.today, "this quarter")
-    periods = [period, period.previous()] if p.compare or "quarter" in period.label else [period]
+    periods = [period, period.previous()] if p.compare or p.period is None else [period]
     parts = [_dso_part(item, p) for item in periods]
     return Query(" UNION ALL ".join(parts) + " ORDER BY 2 DESC, 3")
 
@@ -802,11 +806,11 @@ SHAPES: tuple[Shape, ...] = (
     Shape("written_off", r"writ\w*[- ]off", _count_invoices("status = 'written_off'",
           period_column="issue_date"), _count_sentence_for("written-off invoices"),
           "How much did we write off this year?"),
-    Shape("paid_invoices", r"paid invoices|invoices (were )?paid",
+    Shape("paid_invoices", r"(?<!un)paid invoices|invoices (were )?paid",
           _count_invoices("status = 'paid'", period_column="paid_date"),
           _count_sentence_for("paid invoices"), "How many invoices were paid last month?"),
     Shape("largest_open_invoices", r"(largest|biggest|top|highest) (\d+ )?(open |unpaid )?"
-          r"invoices", _invoice_list(OPEN, order="balance DESC"),
+          r"invoices", _invoice_list(OPEN, order="balance DESC", ranking=True),
           _rows_sentence("open invoices"), "Top 5 largest open invoices"),
     Shape("open_invoice_count", r"how many (open|unpaid|outstanding) invoices",
           _count_invoices(OPEN), _count_sentence_for("open invoices"),

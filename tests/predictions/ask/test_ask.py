@@ -5,10 +5,13 @@ badly or with hostile SQL. These tests commit: queries run on a second, read-onl
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -228,3 +231,54 @@ def test_a_failing_llm_falls_back_to_the_parser(ledger, fake_openai, settings, f
 def test_dates_in_answers_are_the_organizations(ledger):
     answer = _ask(ledger, "list failed payments in USD")
     assert answer.rows[0][0] == timezone.now().astimezone(dt.UTC).date()
+
+
+# ---------------------------------------------------------------- evaluate_ask
+
+
+def test_evaluate_ask_scores_answers_against_reference_queries(ledger, tmp_path, capsys):
+    questions = {
+        "questions": [
+            {"question": "how many payments did we get",
+             "reference": "SELECT status, count(*) AS payments FROM invoices_payment "
+                          "WHERE organization_id = %(org)s GROUP BY 1"},
+            {"question": "and in EUR?", "follow_up": True,
+             "reference": "SELECT status, count(*) AS payments FROM invoices_payment "
+                          "WHERE organization_id = %(org)s AND currency = 'EUR' GROUP BY 1"},
+            {"question": "highest payment amount",
+             "reference": "SELECT 1.00 AS amount"},  # deliberately wrong
+            {"question": "what is the meaning of life", "reference": "SELECT 1 AS x"},
+        ]
+    }  # fmt: skip
+    path = tmp_path / "questions.json"
+    path.write_text(json.dumps(questions))
+    call_command("evaluate_ask", str(path), "--org", ledger.slug)
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["questions"] == 4
+    assert result["exact"] == 2
+    assert result["by_path"]["parser"] == {"asked": 3, "exact": 2, "accuracy": 0.667}
+    assert result["refusals"] == 1
+    assert result["wrong"] == ["highest payment amount", "what is the meaning of life"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "not valid UTF-8 JSON"),
+        ('{"questions": []}', "non-empty 'questions' list"),
+        ('{"questions": [{"question": "dso"}]}', "question 1 needs 'question' and 'reference'"),
+    ],
+)
+def test_evaluate_ask_names_what_is_wrong_with_the_file(org, tmp_path, content, message):
+    path = tmp_path / "questions.json"
+    path.write_text(content)
+    with pytest.raises(CommandError, match=message):
+        call_command("evaluate_ask", str(path), "--org", org.slug)
+
+
+def test_the_shipped_question_set_has_sixty_questions_with_references():
+    data = json.loads(Path("predictions/ask/data/eval_demo.json").read_text())
+    assert len(data["questions"]) >= 60
+    assert all(
+        item["reference"].lstrip().upper().startswith("SELECT") for item in data["questions"]
+    )
