@@ -352,16 +352,21 @@ def dashboard_summary(
             unconverted.append(row)
 
     def total(getter) -> Decimal:
+        # Converted exactly, summed over currencies, rounded once.
         return sum((getter(row) * rate for row, rate in converted), ZERO).quantize(CENT)
 
-    open_balance = total(lambda r: r.open_balance)
-    overdue_balance = total(lambda r: r.overdue_balance)
+    # The open balance and the overdue figure are the sums of the aging buckets as shown, so
+    # the cards and the chart always add up (rounding each independently made them differ by
+    # a cent or two on multi-currency books).
+    buckets = {key: total(lambda r, key=key: r.buckets[key]) for key, *_ in AGING_BUCKETS}
+    open_balance = sum(buckets.values(), ZERO)
+    overdue_balance = open_balance - buckets["current"]
     sales = total(lambda r: r.sales_period)
     beginning = total(lambda r: r.beginning_ar)
-    ending_current = total(lambda r: r.buckets["current"])
+    ending_current = buckets["current"]
     aging = []
     for key, label, *_ in AGING_BUCKETS:
-        amount = total(lambda r, key=key: r.buckets[key])
+        amount = buckets[key]
         share = (amount / open_balance * 100).quantize(Decimal("0.1")) if open_balance else ZERO
         count = sum(row.bucket_counts[key] for row, _ in converted)
         aging.append(AgingBar(key=key, label=label, amount=amount, share=share, count=count))

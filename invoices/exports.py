@@ -12,11 +12,13 @@ import's field names, so an export is a valid import file with no mapping.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.contrib.postgres.aggregates import StringAgg
+from django.core.handlers.asgi import ASGIRequest
 from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.http import QueryDict, StreamingHttpResponse
@@ -216,8 +218,10 @@ def export_response(
     """Raises ExportError (a 400 for the caller) on invalid filters or codes."""
     rows = export_queryset(kind=kind, organization=organization, params=params, request=request)
     bom = params.get("bom") in ("1", "true")
+    lines = csv_lines(kind, rows, bom=bom)
     response = StreamingHttpResponse(
-        csv_lines(kind, rows, bom=bom), content_type="text/csv; charset=utf-8"
+        _async_chunks(lines) if _served_by_asgi(request) else lines,
+        content_type="text/csv; charset=utf-8",
     )
     stamp = timezone.now().astimezone(organization.tzinfo).strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = (
@@ -225,6 +229,19 @@ def export_response(
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _served_by_asgi(request) -> bool:
+    return isinstance(getattr(request, "_request", request), ASGIRequest)
+
+
+async def _async_chunks(lines: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """The same chunks for an ASGI server, without Django's "StreamingHttpResponse must
+    consume synchronous iterators" warning. Each step runs in the thread that owns the
+    database connection (thread_sensitive), so the server-side cursor stays valid."""
+    step = sync_to_async(next, thread_sensitive=True)
+    while (chunk := await step(lines, None)) is not None:
+        yield chunk
 
 
 __all__ = ["EXPORTS", "ExportError", "export_queryset", "export_response"]

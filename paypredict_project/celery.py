@@ -41,6 +41,8 @@ BEAT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
     "reminders-send": ("reminders.send_all", {"minute": "15,45", "hour": "7-22"}),
     # invoices: uploaded CSV files are deleted after CSV_UPLOAD_RETENTION_DAYS.
     "csv-uploads-purge-daily": ("invoices.csv_uploads_purge", {"minute": "15", "hour": "4"}),
+    # integrations: incremental QuickBooks / Xero sync of every active connection.
+    "integrations-sync-every-15-minutes": ("integrations.sync_all", {"minute": "*/15"}),
     # Operations: the ledger gauges /metrics serves (so a scrape never scans the ledger).
     "metrics-refresh": ("paypredict.metrics_refresh", {"minute": "*"}),
 }

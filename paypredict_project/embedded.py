@@ -14,7 +14,7 @@ import fcntl
 import os
 import subprocess
 import time
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -128,22 +128,33 @@ def local_secret_key() -> str:
     return key_file.read_text().strip()
 
 
-def stop() -> None:
-    """Stop both embedded servers (used by `make stop`)."""
+def stop() -> list[str]:
+    """Stop both embedded servers (used by `make stop`); returns what it did, one line each."""
+    done = []
     pid_file = DATA_DIR / "redis.pid"
     if pid_file.exists():
-        with suppress(ProcessLookupError, ValueError):
-            os.kill(int(pid_file.read_text().strip()), 15)
+        try:
+            pid = int(pid_file.read_text().strip())
+            os.kill(pid, 15)
+            done.append(f"stopped embedded Redis (pid {pid})")
+        except (ProcessLookupError, ValueError):
+            done.append("embedded Redis was not running")
+    else:
+        done.append("embedded Redis was not running")
     pg_dir = DATA_DIR / "postgres"
     if (pg_dir / "postmaster.pid").exists():
         _import_pgserver().get_server(str(pg_dir), cleanup_mode="stop").cleanup()
+        done.append(f"stopped embedded PostgreSQL ({pg_dir})")
+    else:
+        done.append("embedded PostgreSQL was not running")
+    return done
 
 
 if __name__ == "__main__":
     import sys
 
     if sys.argv[1:] == ["stop"]:
-        stop()
+        print("\n".join(stop()))
     else:
         print(database_url())
         print(redis_url())

@@ -164,11 +164,19 @@ def health_detailed(request):
     }
     if checks["database"]["ok"]:
         checks["models"] = {"ok": True, "active": _model_versions()}
+        checks["integrations"] = {"ok": True, "connections": _integration_syncs()}
     # Celery workers being down degrades the product but does not make the web tier unready.
     essential = ("database", "redis", "migrations")
     healthy = all(checks[name]["ok"] for name in essential)
     body = {"status": "ok" if healthy else "unavailable", "checks": checks}
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _integration_syncs() -> list[dict[str, Any]]:
+    """Last sync per QuickBooks / Xero connection (the top layer wires apps in)."""
+    from integrations.selectors import sync_health
+
+    return sync_health()
 
 
 @require_GET

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -85,6 +86,8 @@ INSTALLED_APPS = [
     "disputes",
     "reminders",
     "integrations",
+    # Last: the top layer (commands that wire every app together).
+    "paypredict_project",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +202,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
+# Without `collectstatic` (local runs) the finders serve static/ directly; WhiteNoise's
+# "No directory at .../staticfiles/" start-up warning says nothing useful then.
+warnings.filterwarnings("ignore", message=r"No directory at: .*staticfiles")
 # Uploaded files (CSV imports between preview and run); never served publicly.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / ".data" / "media"))
 # Uploaded CSV files are deleted this many days after upload (the import results stay).
@@ -351,6 +357,48 @@ if OPENAI_STRUCTURED_METHOD not in ("json_schema", "function_calling"):
         "OPENAI_STRUCTURED_METHOD must be json_schema or function_calling, "
         f"got {OPENAI_STRUCTURED_METHOD!r}"
     )
+
+# Accounting integrations (docs/integrations.md). A provider is offered on the Integrations
+# page only when its client id and secret are set; the URLs default to the real services and
+# are overridden for sandboxes and the local fakes.
+QUICKBOOKS_CLIENT_ID = os.environ.get("QUICKBOOKS_CLIENT_ID", "")
+QUICKBOOKS_CLIENT_SECRET = envsecret("QUICKBOOKS_CLIENT_SECRET")
+QUICKBOOKS_API_BASE_URL = os.environ.get(
+    "QUICKBOOKS_API_BASE_URL", "https://quickbooks.api.intuit.com"
+)
+QUICKBOOKS_OAUTH_AUTHORIZE_URL = os.environ.get(
+    "QUICKBOOKS_OAUTH_AUTHORIZE_URL", "https://appcenter.intuit.com/connect/oauth2"
+)
+QUICKBOOKS_OAUTH_TOKEN_URL = os.environ.get(
+    "QUICKBOOKS_OAUTH_TOKEN_URL", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+)
+QUICKBOOKS_OAUTH_REVOKE_URL = os.environ.get(
+    "QUICKBOOKS_OAUTH_REVOKE_URL", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+)
+QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN = envsecret("QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN")
+XERO_CLIENT_ID = os.environ.get("XERO_CLIENT_ID", "")
+XERO_CLIENT_SECRET = envsecret("XERO_CLIENT_SECRET")
+XERO_API_BASE_URL = os.environ.get("XERO_API_BASE_URL", "https://api.xero.com")
+XERO_OAUTH_AUTHORIZE_URL = os.environ.get(
+    "XERO_OAUTH_AUTHORIZE_URL", "https://login.xero.com/identity/connect/authorize"
+)
+XERO_OAUTH_TOKEN_URL = os.environ.get(
+    "XERO_OAUTH_TOKEN_URL", "https://identity.xero.com/connect/token"
+)
+XERO_OAUTH_REVOKE_URL = os.environ.get(
+    "XERO_OAUTH_REVOKE_URL", "https://identity.xero.com/connect/revocation"
+)
+XERO_WEBHOOK_KEY = envsecret("XERO_WEBHOOK_KEY")
+# Xero allows 5,000 calls per organisation per day (1,000 on the 2026 Starter tier).
+XERO_DAILY_CALL_LIMIT = envint("XERO_DAILY_CALL_LIMIT", "5000")
+QUICKBOOKS_DAILY_CALL_LIMIT = envint("QUICKBOOKS_DAILY_CALL_LIMIT", "100000")
+# Retries of 429 / 5xx answers: exponential backoff with full jitter, capped.
+INTEGRATIONS_MAX_RETRIES = envint("INTEGRATIONS_MAX_RETRIES", "6")
+INTEGRATIONS_BACKOFF_BASE_SECONDS = float(os.environ.get("INTEGRATIONS_BACKOFF_BASE_SECONDS", "1"))
+INTEGRATIONS_BACKOFF_MAX_SECONDS = float(os.environ.get("INTEGRATIONS_BACKOFF_MAX_SECONDS", "60"))
+INTEGRATIONS_HTTP_TIMEOUT_SECONDS = float(os.environ.get("INTEGRATIONS_HTTP_TIMEOUT_SECONDS", "30"))
+# Rows per provider page (QuickBooks MAXRESULTS <= 1000; Xero pageSize <= 1000).
+INTEGRATIONS_PAGE_SIZE = envint("INTEGRATIONS_PAGE_SIZE", "500")
 
 # ---------------------------------------------------------------- e-mail
 # With neither EMAIL_BACKEND nor EMAIL_HOST set (the embedded `make run`), mail is written

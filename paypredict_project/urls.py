@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from paypredict_project import health
@@ -17,6 +19,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("health", health.health, name="health"),
     path("health/detailed", health.health_detailed, name="health-detailed"),
     path("metrics", health.metrics, name="metrics"),
@@ -29,6 +33,7 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("", include("paypredict_project.tenancy.urls")),
     path("", include("integrations.auth0.urls")),
+    path("", include("integrations.urls")),
     path("", include("invoices.urls")),
     path("", include("invoices.csv_urls")),
     path("", include("predictions.urls")),

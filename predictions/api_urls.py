@@ -15,6 +15,7 @@ from predictions.apis import (
     PredictionRescoreApi,
 )
 from predictions.ask.apis import AskApi
+from predictions.payment_risk.apis import FlaggedPaymentsReportApi, PaymentRiskReviewApi
 
 urlpatterns = [
     path("predictions", PredictionListApi.as_view(), name="prediction-list"),
@@ -29,4 +30,14 @@ urlpatterns = [
     path("forecast/refresh", ForecastRefreshApi.as_view(), name="forecast-refresh"),
     path("models", ModelVersionListApi.as_view(), name="model-list"),
     path("ask", AskApi.as_view(), name="ask"),
+    path(
+        "reports/flagged-payments",
+        FlaggedPaymentsReportApi.as_view(),
+        name="report-flagged-payments",
+    ),
+    path(
+        "payments/<uuid:id>/risk-review",
+        PaymentRiskReviewApi.as_view(),
+        name="payment-risk-review",
+    ),
 ]

@@ -20,6 +20,28 @@ def money(value: Decimal | None, currency: str = "") -> str:
     return f"{amount} {currency}".strip()
 
 
+def _trimmed(value: Decimal | None, min_places: int) -> str:
+    """Stored with four decimals, shown with only those that carry information."""
+    if value is None:
+        return "\u2013"
+    value = Decimal(value)
+    places = max(min_places, -value.normalize().as_tuple().exponent)
+    return floatformat(value, f"{places}g")
+
+
+@register.filter
+def unit_price(value: Decimal | None) -> str:
+    """Two decimals like any price, more only when it has them: 12.5000 → "12.50",
+    0.1234 → "0.1234", 3.1250 → "3.125"."""
+    return _trimmed(value, 2)
+
+
+@register.filter
+def quantity(value: Decimal | None) -> str:
+    """2.0000 → "2", 2.5000 → "2.5"."""
+    return _trimmed(value, 0)
+
+
 @register.filter
 def days_overdue(due_date: dt.date | None, today: dt.date | None) -> int:
     """Whole days past the due date (0 when not yet due)."""

@@ -6,15 +6,17 @@ so a view check and an API check read the same set.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
+
+logger = logging.getLogger(__name__)
 
 
 def require_org_permission(permission: str) -> Callable:
@@ -32,7 +34,13 @@ def require_org_permission(permission: str) -> Callable:
             if getattr(request, "organization", None) is None:
                 return render(request, "dashboard/no_organization.html", status=403)
             if permission not in getattr(request, "org_permissions", frozenset()):
-                raise PermissionDenied(f"missing permission {permission}")
+                # An expected answer, not an error: one log line, no traceback.
+                logger.info(
+                    "403 %s %s: %s lacks %s", request.method, request.path, request.user, permission
+                )
+                response = render(request, "403.html", status=403)
+                response._has_been_logged = True  # Django's request logger would add a line
+                return response
             return view(request, *args, **kwargs)
 
         return wrapper

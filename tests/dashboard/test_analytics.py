@@ -178,3 +178,23 @@ def test_it_caches_the_summary_until_the_ledger_changes(
     with django_capture_on_commit_callbacks(execute=True):
         services.invoice_update(invoice=ledger["current"], po_number="PO-1")
     assert 'data-kpi="open-balance">6,251.00 USD<' in owner_client.get(url).content.decode()
+
+
+def test_it_makes_the_cards_and_the_aging_chart_add_up_to_the_cent(org, today):
+    # 0.01 EUR at 1.5 is 0.015 USD in each of two overdue buckets: rounded on their own
+    # they show 0.02 + 0.02, so the Overdue card must say 0.04, not round(0.03) = 0.03.
+    eur = CustomerFactory(organization=org, currency="EUR")
+    ExchangeRate.objects.create(organization=org, currency="EUR", date=today, rate=D("1.5"))
+    for number, late in (("E1", 10), ("E2", 40), ("E3", -5)):
+        InvoiceFactory(
+            customer=eur,
+            number=number,
+            issue_date=today - dt.timedelta(days=late + 30),
+            due_date=today - dt.timedelta(days=late),
+            total=D("0.01"),
+        )
+    summary = dashboard_summary(organization=org, today=today)
+    bars = {bar.key: bar.amount for bar in summary.aging}
+    assert bars["d1_30"] == bars["d31_60"] == bars["current"] == D("0.02")
+    assert summary.overdue_balance == sum(v for k, v in bars.items() if k != "current")
+    assert summary.open_balance == sum(bars.values()) == D("0.06")

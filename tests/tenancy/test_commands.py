@@ -70,3 +70,43 @@ def test_it_rejects_unknown_org_and_bad_email(org):
         call_command("create_member", "--org", "nope", "--email", "a@b.c", "--role", "viewer")
     with pytest.raises(CommandError, match="not an e-mail address"):
         call_command("create_member", "--org", org.slug, "--email", "bob", "--role", "viewer")
+
+
+def test_it_says_to_migrate_first_on_a_fresh_database(db):
+    """A newcomer's first command on an empty database gets the fix, not a traceback."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+    from pathlib import Path
+
+    import psycopg
+    from django.conf import settings as django_settings
+
+    name = f"fresh_{uuid.uuid4().hex[:8]}"
+    params = django_settings.DATABASES["default"]
+    conninfo = f"host={params['HOST']} port={params['PORT']} user={params['USER']} dbname=postgres"
+    if params.get("PASSWORD"):
+        conninfo += f" password={params['PASSWORD']}"
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{name}"
+        for command in (
+            ["create_org", "--slug", "acme", "--name", "Acme"],
+            ["create_member", "--org", "acme", "--email", "a@acme.test", "--role", "admin"],
+        ):
+            result = subprocess.run(
+                [sys.executable, "manage.py", *command],
+                env={**os.environ, "DATABASE_URL": url, "DATABASE_POOL": "false"},
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=Path(__file__).resolve().parents[2],
+            )
+            assert result.returncode != 0
+            assert "run `.venv/bin/python manage.py migrate` first" in result.stderr
+            assert "Traceback" not in result.stderr
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

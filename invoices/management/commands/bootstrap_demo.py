@@ -26,7 +26,7 @@ DEMO_MEMBERS = (
 )
 DEMO_SIZE = {"customers": 300, "invoices": 30_000, "seed": 42}
 # Commands other apps provide; each runs for the demo org after a fresh seed when present.
-AFTER_SEED_HOOKS = ("train_payment_model", "score_invoices")
+AFTER_SEED_HOOKS = ("train_payment_model", "score_invoices", "train_payment_risk")
 
 
 class Command(BaseCommand):

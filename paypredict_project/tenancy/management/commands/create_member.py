@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from paypredict_project.tenancy.commands import require_migrated
 from paypredict_project.tenancy.models import Organization, Role
 from paypredict_project.tenancy.selectors import organization_get_by_slug
 from paypredict_project.tenancy.services import membership_create
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=None, help="set a password for Django login")
 
     def handle(self, *args, **options):
+        require_migrated()
         try:
             organization = organization_get_by_slug(slug=options["org"])
             membership = membership_create(

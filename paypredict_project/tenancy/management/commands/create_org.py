@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from paypredict_project.tenancy.commands import require_migrated
 from paypredict_project.tenancy.services import organization_create
 
 
@@ -17,6 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--time-zone", default="UTC", help="IANA time zone, default UTC")
 
     def handle(self, *args, **options):
+        require_migrated()
         try:
             organization = organization_create(
                 slug=options["slug"],

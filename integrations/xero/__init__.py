@@ -1,0 +1,1 @@
+"""Xero: OAuth2 connect (tenant from /connections), paged client, sync adapter, webhooks."""

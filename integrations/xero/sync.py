@@ -1,0 +1,150 @@
+"""Xero → ledger: contacts, ACCREC invoices with line items, payments on invoices.
+
+Versions are UpdatedDateUTC. VOIDED / DELETED invoices and DELETED payments (reversals) are
+voided in the ledger; DRAFT / SUBMITTED invoices are ledger drafts. A batch payment over two
+invoices arrives as one payment per invoice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+from integrations.ledger import money, received_at, synced_customer, synced_invoice
+from integrations.models import Connection
+from integrations.sync import MalformedRecord, Page
+from integrations.xero.client import XeroClient, parse_ms_date
+from invoices.models import Source
+from invoices.services.external import (
+    customer_upsert_external,
+    invoice_upsert_external,
+    invoice_void_external,
+    payment_upsert_external,
+    payment_void_external,
+)
+from invoices.services.invoices import LineInput
+
+SOURCE = Source.XERO
+RESOURCES = {
+    "customers": ("Contacts", "ContactID", ""),
+    "invoices": ("Invoices", "InvoiceID", 'Type=="ACCREC"'),
+    "payments": ("Payments", "PaymentID", 'PaymentType=="ACCRECPAYMENT"'),
+}
+DRAFT_STATUSES = ("DRAFT", "SUBMITTED")
+VOID_STATUSES = ("VOIDED", "DELETED")
+
+
+class XeroAdapter:
+    source = SOURCE
+    entities = ("customers", "invoices", "payments")
+
+    def __init__(self, connection: Connection, client: XeroClient | None = None) -> None:
+        self.connection = connection
+        self.organization = connection.organization
+        self.xero = client or XeroClient(connection)
+        self.client = self.xero.api
+        self.page_size = min(settings.INTEGRATIONS_PAGE_SIZE, 1000)
+
+    def fetch(self, entity: str, *, since: dt.datetime | None, position: int) -> Page:
+        resource, _, where = RESOURCES[entity]
+        rows, server_time, last = self.xero.page(
+            resource, since=since, page=position + 1, page_size=self.page_size, where=where
+        )
+        return Page(records=rows, server_time=server_time, last=last, next_position=position + 1)
+
+    def identify(self, entity: str, record: dict[str, Any]) -> tuple[str, str]:
+        _, key, _ = RESOURCES[entity]
+        return str(record[key]), str(record["UpdatedDateUTC"])
+
+    def apply(self, entity: str, record: dict[str, Any]) -> str:
+        return getattr(self, f"_apply_{entity}")(record)
+
+    def _apply_customers(self, record: dict[str, Any]) -> str:
+        name = str(record.get("Name") or "").strip()
+        if not name:
+            raise MalformedRecord("the contact has no Name")
+        _, action = customer_upsert_external(
+            organization=self.organization,
+            source=SOURCE,
+            external_id=str(record["ContactID"]),
+            name=name[:200],
+            email=str(record.get("EmailAddress") or "")[:254],
+            currency=str(record.get("DefaultCurrency") or self.organization.base_currency)[:3],
+        )
+        return action
+
+    def _apply_invoices(self, record: dict[str, Any]) -> str:
+        external_id = str(record["InvoiceID"])
+        status = record.get("Status")
+        if status in VOID_STATUSES:
+            _, action = invoice_void_external(
+                organization=self.organization, source=SOURCE, external_id=external_id
+            )
+            return action
+        contact = record.get("Contact") or {}
+        customer = synced_customer(self.organization, SOURCE, str(contact.get("ContactID", "")))
+        issue_date = parse_ms_date(record["Date"]).date()
+        due = record.get("DueDate")
+        _, action = invoice_upsert_external(
+            organization=self.organization,
+            source=SOURCE,
+            external_id=external_id,
+            customer=customer,
+            number=str(record.get("InvoiceNumber") or external_id)[:40],
+            issue_date=issue_date,
+            due_date=parse_ms_date(due).date() if due else issue_date,
+            currency=str(record.get("CurrencyCode") or customer.currency)[:3],
+            total=money(record.get("Total"), "Total"),
+            lines=_lines(record),
+            draft=status in DRAFT_STATUSES,
+            po_number=str(record.get("Reference") or "")[:64],
+        )
+        return action
+
+    def _apply_payments(self, record: dict[str, Any]) -> str:
+        external_id = str(record["PaymentID"])
+        if record.get("Status") == "DELETED":
+            _, action = payment_void_external(
+                organization=self.organization, source=SOURCE, external_id=external_id
+            )
+            return action
+        invoice_id = str((record.get("Invoice") or {}).get("InvoiceID", ""))
+        invoice = synced_invoice(self.organization, SOURCE, invoice_id)
+        amount = money(record.get("Amount"), "Amount")
+        _, action = payment_upsert_external(
+            organization=self.organization,
+            source=SOURCE,
+            external_id=external_id,
+            customer=invoice.customer,
+            amount=amount,
+            currency=invoice.currency,
+            received_at=received_at(self.organization, parse_ms_date(record["Date"]).date()),
+            reference=str(record.get("Reference") or ""),
+            allocations=[(invoice, amount)],
+        )
+        return action
+
+
+def _lines(record: dict[str, Any]) -> list[LineInput]:
+    inclusive = record.get("LineAmountTypes") == "Inclusive"
+    lines: list[LineInput] = []
+    for item in record.get("LineItems") or []:
+        amount = money(item.get("LineAmount", 0), "LineAmount")
+        tax = money(item.get("TaxAmount", 0), "TaxAmount")
+        net = amount - tax if inclusive else amount
+        quantity = money(item["Quantity"], "Quantity") if "Quantity" in item else Decimal(1)
+        price = money(item["UnitAmount"], "UnitAmount") if "UnitAmount" in item else net
+        if quantity < 0 or (quantity * price).quantize(Decimal("0.01")) != net:
+            quantity, price = Decimal(1), net
+        lines.append(
+            {
+                "description": str(item.get("Description") or "Item")[:500],
+                "quantity": quantity,
+                "unit_price": price,
+                "tax": max(tax, Decimal(0)),
+            }
+        )
+    return lines
