@@ -250,3 +250,7 @@ from predictions.payment_risk.models import (  # noqa: E402, F401
     PaymentRiskSettings,
     ReviewStatus,
 )
+from predictions.reports.models import (  # noqa: E402, F401
+    ReportRun,
+    ReportSchedule,
+)

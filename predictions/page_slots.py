@@ -15,7 +15,26 @@ from predictions.templatetags.predictions import customer_risk_panel, invoice_pr
 RISK_LEVEL_CHOICES = list(reversed(RiskLevel.choices))
 
 
+def _dashboard_outlook(request, obj) -> dict:
+    from predictions import selectors
+
+    organization = request.organization
+    return {
+        "outlook": selectors.forecast_outlook(organization=organization),
+        "risk_mix": selectors.open_ar_risk_mix(organization=organization),
+    }
+
+
 def register_page_slots() -> None:
+    slots.register(
+        slots.DASHBOARD_PANELS,
+        slots.Panel(
+            key="predictions.outlook",
+            template="predictions/_dashboard_outlook.html",
+            context=_dashboard_outlook,
+            permission="read:predictions",
+        ),
+    )
     slots.register(
         slots.INVOICE_PANELS,
         slots.Panel(

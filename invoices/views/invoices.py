@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from invoices import selectors, services
 from invoices.analytics import organization_today
 from invoices.filters import InvoiceFilter
-from invoices.models import OPEN_STATUSES, InvoiceStatus
+from invoices.models import CLOSED_STATUSES, OPEN_STATUSES, InvoiceStatus
 from invoices.views.common import (
     PAGE_SIZES,
     DashboardRequest,
@@ -119,9 +119,6 @@ def invoice_list(request: DashboardRequest) -> HttpResponse:
         "filter_customer": filter_customer,
     }
     return render_page_or_partial(request, "invoices/list.html", "invoice-table", context)
-
-
-CLOSED_STATUSES = (InvoiceStatus.VOID, InvoiceStatus.WRITTEN_OFF)
 
 
 def _audit_rows(entries) -> list[dict]:
