@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from integrations.sync import MalformedRecord
-from invoices.models import Customer, Invoice
 from paypredict_project.tenancy.models import Organization
+
+T = TypeVar("T")
 
 
 def money(value: Any, what: str) -> Decimal:
@@ -35,19 +37,42 @@ def received_at(organization: Organization, day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), organization.tzinfo)
 
 
-def synced_customer(organization: Organization, source: str, external_id: str) -> Customer:
-    customer = Customer.objects.filter(
-        organization=organization, source=source, external_id=external_id
-    ).first()
-    if customer is None:
-        raise MalformedRecord(f"customer {external_id} has not been synced")
-    return customer
+class SyncedRows:
+    """Ledger rows of one model synced from a source, looked up by the source's id, cached
+    for the adapter's run (a page of payments names the same invoices many times)."""
+
+    def __init__(self, organization: Organization, source: str, model: type) -> None:
+        self.organization, self.source, self.model = organization, source, model
+        self.cache: dict[str, Any] = {}
+
+    def get(self, external_id: str) -> Any:
+        row = self.cache.get(external_id)
+        if row is None:
+            row = self.model.objects.filter(
+                organization=self.organization, source=self.source, external_id=external_id
+            ).first()
+            if row is None:
+                noun = self.model._meta.verbose_name
+                raise MalformedRecord(f"{noun} {external_id} has not been synced")
+            self.cache[external_id] = row
+        return row
+
+    def prime(self, external_ids: list[str]) -> None:
+        rows = self.model.objects.filter(
+            organization=self.organization, source=self.source, external_id__in=external_ids
+        )
+        self.cache.update({row.external_id: row for row in rows})
 
 
-def synced_invoice(organization: Organization, source: str, external_id: str) -> Invoice:
-    invoice = Invoice.objects.filter(
-        organization=organization, source=source, external_id=external_id
-    ).first()
-    if invoice is None:
-        raise MalformedRecord(f"invoice {external_id} has not been synced")
-    return invoice
+def convertible(convert: Callable[[dict], T | None], records: list[dict]) -> list[T]:
+    """The records that convert cleanly; the others (voids, malformed) are left out for the
+    one-by-one path, which voids or records the error."""
+    items = []
+    for record in records:
+        try:
+            item = convert(record)
+        except (MalformedRecord, KeyError, TypeError, ValueError, InvalidOperation):
+            continue
+        if item is not None:
+            items.append(item)
+    return items

@@ -15,17 +15,22 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from integrations.ledger import iso_date, money, received_at, synced_customer, synced_invoice
+from integrations.ledger import SyncedRows, iso_date, money, received_at
+from integrations.ledger import convertible as _convertible
 from integrations.models import Connection
 from integrations.quickbooks.client import QuickBooksClient
 from integrations.sync import MalformedRecord, Page
-from invoices.models import Source
+from invoices.models import Customer, Invoice, Source
 from invoices.services.external import (
+    ExternalInvoice,
+    ExternalPayment,
     customer_upsert_external,
     invoice_upsert_external,
     invoice_void_external,
+    invoices_create_external,
     payment_upsert_external,
     payment_void_external,
+    payments_create_external,
 )
 from invoices.services.invoices import LineInput
 
@@ -45,6 +50,8 @@ class QuickBooksAdapter:
         self.qbo = client or QuickBooksClient(connection)
         self.client = self.qbo.api
         self.page_size = min(settings.INTEGRATIONS_PAGE_SIZE, 1000)
+        self.customers = SyncedRows(self.organization, SOURCE, Customer)
+        self.invoices = SyncedRows(self.organization, SOURCE, Invoice)
 
     # ------------------------------------------------------------------ fetching
     def fetch(self, entity: str, *, since: dt.datetime | None, position: int) -> Page:
@@ -99,57 +106,91 @@ class QuickBooksAdapter:
         )
         return action
 
-    def _apply_invoices(self, record: dict[str, Any]) -> str:
+    def apply_new(self, entity: str, records: list[dict[str, Any]]) -> list[str]:
+        """Create never-seen invoices / payments in one batch (see integrations.sync); voids
+        and records that do not convert are left to the one-by-one path."""
+        if entity == "invoices":
+            self.customers.prime([_ref(r, "CustomerRef") for r in records if r.get("CustomerRef")])
+            items = _convertible(self._invoice_item, records)
+            invoices_create_external(organization=self.organization, source=SOURCE, invoices=items)
+        elif entity == "payments":
+            self.invoices.prime(
+                [
+                    str(linked.get("TxnId"))
+                    for r in records
+                    for line in r.get("Line") or []
+                    for linked in line.get("LinkedTxn") or []
+                ]
+            )
+            items = _convertible(self._payment_item, records)
+            payments_create_external(organization=self.organization, source=SOURCE, payments=items)
+        else:
+            return []
+        return [item.external_id for item in items]
+
+    def _invoice_item(self, record: dict[str, Any]) -> ExternalInvoice | None:
+        """The invoice as the ledger takes it; None when QuickBooks shows it voided."""
         external_id = str(record["Id"])
         total = money(record.get("TotalAmt"), "TotalAmt")
         if _voided(record, total):
-            _, action = invoice_void_external(
-                organization=self.organization, source=SOURCE, external_id=external_id
-            )
-            return action
-        customer = synced_customer(self.organization, SOURCE, _ref(record, "CustomerRef"))
+            return None
+        customer = self.customers.get(_ref(record, "CustomerRef"))
         issue_date = iso_date(record.get("TxnDate"), "TxnDate")
-        _, action = invoice_upsert_external(
-            organization=self.organization,
-            source=SOURCE,
+        due = record.get("DueDate")
+        return ExternalInvoice(
             external_id=external_id,
             customer=customer,
             number=str(record.get("DocNumber") or external_id)[:40],
             issue_date=issue_date,
-            due_date=iso_date(record["DueDate"], "DueDate")
-            if record.get("DueDate")
-            else issue_date,
+            due_date=iso_date(due, "DueDate") if due else issue_date,
             currency=_currency(record, customer.currency),
             total=total,
             lines=_lines(record),
         )
-        return action
 
-    def _apply_payments(self, record: dict[str, Any]) -> str:
-        external_id = str(record["Id"])
+    def _payment_item(self, record: dict[str, Any]) -> ExternalPayment | None:
+        """The payment with its allocations; None when voided (a zero total)."""
         total = money(record.get("TotalAmt"), "TotalAmt")
-        if total == 0:  # a voided payment keeps its record with a zero total
-            _, action = payment_void_external(
-                organization=self.organization, source=SOURCE, external_id=external_id
-            )
-            return action
-        customer = synced_customer(self.organization, SOURCE, _ref(record, "CustomerRef"))
+        if total == 0:
+            return None
+        customer = self.customers.get(_ref(record, "CustomerRef"))
         allocations = []
         for line in record.get("Line") or []:
             for linked in line.get("LinkedTxn") or []:
                 if linked.get("TxnType") == "Invoice":
-                    invoice = synced_invoice(self.organization, SOURCE, str(linked["TxnId"]))
+                    invoice = self.invoices.get(str(linked["TxnId"]))
                     allocations.append((invoice, money(line.get("Amount"), "Line.Amount")))
-        _, action = payment_upsert_external(
-            organization=self.organization,
-            source=SOURCE,
-            external_id=external_id,
+        return ExternalPayment(
+            external_id=str(record["Id"]),
             customer=customer,
             amount=total,
             currency=_currency(record, customer.currency),
             received_at=received_at(self.organization, iso_date(record.get("TxnDate"), "TxnDate")),
             reference=str(record.get("PaymentRefNum") or ""),
             allocations=allocations,
+        )
+
+    def _apply_invoices(self, record: dict[str, Any]) -> str:
+        item = self._invoice_item(record)
+        if item is None:
+            _, action = invoice_void_external(
+                organization=self.organization, source=SOURCE, external_id=str(record["Id"])
+            )
+            return action
+        _, action = invoice_upsert_external(
+            organization=self.organization, source=SOURCE, **vars(item)
+        )
+        return action
+
+    def _apply_payments(self, record: dict[str, Any]) -> str:
+        item = self._payment_item(record)
+        if item is None:
+            _, action = payment_void_external(
+                organization=self.organization, source=SOURCE, external_id=str(record["Id"])
+            )
+            return action
+        _, action = payment_upsert_external(
+            organization=self.organization, source=SOURCE, **vars(item)
         )
         return action
 

@@ -13,17 +13,21 @@ from typing import Any
 
 from django.conf import settings
 
-from integrations.ledger import money, received_at, synced_customer, synced_invoice
+from integrations.ledger import SyncedRows, convertible, money, received_at
 from integrations.models import Connection
 from integrations.sync import MalformedRecord, Page
 from integrations.xero.client import XeroClient, parse_ms_date
-from invoices.models import Source
+from invoices.models import Customer, Invoice, Source
 from invoices.services.external import (
+    ExternalInvoice,
+    ExternalPayment,
     customer_upsert_external,
     invoice_upsert_external,
     invoice_void_external,
+    invoices_create_external,
     payment_upsert_external,
     payment_void_external,
+    payments_create_external,
 )
 from invoices.services.invoices import LineInput
 
@@ -47,6 +51,8 @@ class XeroAdapter:
         self.xero = client or XeroClient(connection)
         self.client = self.xero.api
         self.page_size = min(settings.INTEGRATIONS_PAGE_SIZE, 1000)
+        self.customers = SyncedRows(self.organization, SOURCE, Customer)
+        self.invoices = SyncedRows(self.organization, SOURCE, Invoice)
 
     def fetch(self, entity: str, *, since: dt.datetime | None, position: int) -> Page:
         resource, _, where = RESOURCES[entity]
@@ -76,21 +82,31 @@ class XeroAdapter:
         )
         return action
 
-    def _apply_invoices(self, record: dict[str, Any]) -> str:
+    def apply_new(self, entity: str, records: list[dict[str, Any]]) -> list[str]:
+        """Create never-seen invoices / payments in one batch (see integrations.sync)."""
+        if entity == "invoices":
+            self.customers.prime([str((r.get("Contact") or {}).get("ContactID")) for r in records])
+            items = convertible(self._invoice_item, records)
+            invoices_create_external(organization=self.organization, source=SOURCE, invoices=items)
+        elif entity == "payments":
+            self.invoices.prime([str((r.get("Invoice") or {}).get("InvoiceID")) for r in records])
+            items = convertible(self._payment_item, records)
+            payments_create_external(organization=self.organization, source=SOURCE, payments=items)
+        else:
+            return []
+        return [item.external_id for item in items]
+
+    def _invoice_item(self, record: dict[str, Any]) -> ExternalInvoice | None:
+        """The invoice as the ledger takes it; None when VOIDED or DELETED."""
         external_id = str(record["InvoiceID"])
         status = record.get("Status")
         if status in VOID_STATUSES:
-            _, action = invoice_void_external(
-                organization=self.organization, source=SOURCE, external_id=external_id
-            )
-            return action
+            return None
         contact = record.get("Contact") or {}
-        customer = synced_customer(self.organization, SOURCE, str(contact.get("ContactID", "")))
+        customer = self.customers.get(str(contact.get("ContactID", "")))
         issue_date = parse_ms_date(record["Date"]).date()
         due = record.get("DueDate")
-        _, action = invoice_upsert_external(
-            organization=self.organization,
-            source=SOURCE,
+        return ExternalInvoice(
             external_id=external_id,
             customer=customer,
             number=str(record.get("InvoiceNumber") or external_id)[:40],
@@ -102,28 +118,44 @@ class XeroAdapter:
             draft=status in DRAFT_STATUSES,
             po_number=str(record.get("Reference") or "")[:64],
         )
-        return action
 
-    def _apply_payments(self, record: dict[str, Any]) -> str:
-        external_id = str(record["PaymentID"])
+    def _payment_item(self, record: dict[str, Any]) -> ExternalPayment | None:
+        """The payment on its one invoice; None when DELETED (a reversal)."""
         if record.get("Status") == "DELETED":
-            _, action = payment_void_external(
-                organization=self.organization, source=SOURCE, external_id=external_id
-            )
-            return action
-        invoice_id = str((record.get("Invoice") or {}).get("InvoiceID", ""))
-        invoice = synced_invoice(self.organization, SOURCE, invoice_id)
+            return None
+        invoice = self.invoices.get(str((record.get("Invoice") or {}).get("InvoiceID", "")))
         amount = money(record.get("Amount"), "Amount")
-        _, action = payment_upsert_external(
-            organization=self.organization,
-            source=SOURCE,
-            external_id=external_id,
+        return ExternalPayment(
+            external_id=str(record["PaymentID"]),
             customer=invoice.customer,
             amount=amount,
             currency=invoice.currency,
             received_at=received_at(self.organization, parse_ms_date(record["Date"]).date()),
             reference=str(record.get("Reference") or ""),
             allocations=[(invoice, amount)],
+        )
+
+    def _apply_invoices(self, record: dict[str, Any]) -> str:
+        item = self._invoice_item(record)
+        if item is None:
+            _, action = invoice_void_external(
+                organization=self.organization, source=SOURCE, external_id=str(record["InvoiceID"])
+            )
+            return action
+        _, action = invoice_upsert_external(
+            organization=self.organization, source=SOURCE, **vars(item)
+        )
+        return action
+
+    def _apply_payments(self, record: dict[str, Any]) -> str:
+        item = self._payment_item(record)
+        if item is None:
+            _, action = payment_void_external(
+                organization=self.organization, source=SOURCE, external_id=str(record["PaymentID"])
+            )
+            return action
+        _, action = payment_upsert_external(
+            organization=self.organization, source=SOURCE, **vars(item)
         )
         return action
 
