@@ -25,6 +25,7 @@ from invoices.services.external import (
     ExternalInvoice,
     ExternalPayment,
     customer_upsert_external,
+    customers_create_external,
     invoice_upsert_external,
     invoice_void_external,
     invoices_create_external,
@@ -91,18 +92,26 @@ class QuickBooksAdapter:
     def apply(self, entity: str, record: dict[str, Any]) -> str:
         return getattr(self, f"_apply_{entity}")(record)
 
-    def _apply_customers(self, record: dict[str, Any]) -> str:
+    def _customer_fields(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The customer as the ledger takes it; None when it cannot be read (left to the
+        one-by-one path, which records why)."""
         name = record.get("DisplayName") or record.get("CompanyName") or ""
-        if not name:
+        if not name or "Id" not in record:
+            return None
+        return {
+            "external_id": str(record["Id"]),
+            "name": str(name)[:200],
+            "email": ((record.get("PrimaryEmailAddr") or {}).get("Address") or "")[:254],
+            "phone": ((record.get("PrimaryPhone") or {}).get("FreeFormNumber") or "")[:40],
+            "currency": _currency(record, self.organization.base_currency),
+        }
+
+    def _apply_customers(self, record: dict[str, Any]) -> str:
+        fields = self._customer_fields(record)
+        if fields is None:
             raise MalformedRecord("the customer has no DisplayName")
         _, action = customer_upsert_external(
-            organization=self.organization,
-            source=SOURCE,
-            external_id=str(record["Id"]),
-            name=name[:200],
-            email=((record.get("PrimaryEmailAddr") or {}).get("Address") or "")[:254],
-            phone=((record.get("PrimaryPhone") or {}).get("FreeFormNumber") or "")[:40],
-            currency=_currency(record, self.organization.base_currency),
+            organization=self.organization, source=SOURCE, **fields
         )
         return action
 
@@ -124,6 +133,11 @@ class QuickBooksAdapter:
             )
             items = _convertible(self._payment_item, records)
             payments_create_external(organization=self.organization, source=SOURCE, payments=items)
+        elif entity == "customers":
+            fields = (self._customer_fields(r) for r in records)
+            rows = [f for f in fields if f is not None]
+            customers_create_external(organization=self.organization, source=SOURCE, customers=rows)
+            return [row["external_id"] for row in rows]
         else:
             return []
         return [item.external_id for item in items]

@@ -22,6 +22,7 @@ from invoices.services.external import (
     ExternalInvoice,
     ExternalPayment,
     customer_upsert_external,
+    customers_create_external,
     invoice_upsert_external,
     invoice_void_external,
     invoices_create_external,
@@ -68,17 +69,23 @@ class XeroAdapter:
     def apply(self, entity: str, record: dict[str, Any]) -> str:
         return getattr(self, f"_apply_{entity}")(record)
 
-    def _apply_customers(self, record: dict[str, Any]) -> str:
+    def _customer_fields(self, record: dict[str, Any]) -> dict[str, Any] | None:
         name = str(record.get("Name") or "").strip()
-        if not name:
+        if not name or "ContactID" not in record:
+            return None
+        return {
+            "external_id": str(record["ContactID"]),
+            "name": name[:200],
+            "email": str(record.get("EmailAddress") or "")[:254],
+            "currency": str(record.get("DefaultCurrency") or self.organization.base_currency)[:3],
+        }
+
+    def _apply_customers(self, record: dict[str, Any]) -> str:
+        fields = self._customer_fields(record)
+        if fields is None:
             raise MalformedRecord("the contact has no Name")
         _, action = customer_upsert_external(
-            organization=self.organization,
-            source=SOURCE,
-            external_id=str(record["ContactID"]),
-            name=name[:200],
-            email=str(record.get("EmailAddress") or "")[:254],
-            currency=str(record.get("DefaultCurrency") or self.organization.base_currency)[:3],
+            organization=self.organization, source=SOURCE, **fields
         )
         return action
 
@@ -92,6 +99,11 @@ class XeroAdapter:
             self.invoices.prime([str((r.get("Invoice") or {}).get("InvoiceID")) for r in records])
             items = convertible(self._payment_item, records)
             payments_create_external(organization=self.organization, source=SOURCE, payments=items)
+        elif entity == "customers":
+            fields = (self._customer_fields(r) for r in records)
+            rows = [f for f in fields if f is not None]
+            customers_create_external(organization=self.organization, source=SOURCE, customers=rows)
+            return [row["external_id"] for row in rows]
         else:
             return []
         return [item.external_id for item in items]

@@ -588,3 +588,29 @@ def _recalculate_bulk(organization: Organization, invoices: dict[int, Invoice]) 
     Invoice.objects.bulk_update(
         list(invoices.values()), ["balance", "status", "paid_date", "updated_at"], batch_size=2000
     )
+
+
+@transaction.atomic
+def customers_create_external(
+    *, organization: Organization, source: str, customers: list[dict[str, Any]]
+) -> list[Customer]:
+    """Batch twin of customer_upsert_external for customers new to the ledger; each dict
+    holds external_id, name and optional email, phone, currency."""
+    rows = []
+    for fields in customers:
+        unknown = set(fields) - {"external_id", "name", "email", "phone", "currency"}
+        if unknown:
+            raise TypeError(f"unknown customer fields: {', '.join(sorted(unknown))}")
+        customer = Customer(organization=organization, source=source, **fields)
+        customer.clean_fields(exclude=["organization"])
+        rows.append(customer)
+    created = Customer.objects.bulk_create(rows)
+    audit_record(
+        organization=organization,
+        action="customer.sync_create_batch",
+        object_type="customer",
+        object_code=source,
+        after={"created": len(created), "external_ids": [c.external_id for c in created[:50]]},
+    )
+    _announce_batch(organization, "customers", len(created))
+    return created
