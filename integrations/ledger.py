@@ -8,6 +8,18 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from integrations.sync import MalformedRecord
+from invoices.services.external import (
+    ExternalInvoice,
+    ExternalPayment,
+    customer_upsert_external,
+    customers_create_external,
+    invoice_upsert_external,
+    invoice_void_external,
+    invoices_create_external,
+    payment_upsert_external,
+    payment_void_external,
+    payments_create_external,
+)
 from paypredict_project.tenancy.models import Organization
 
 T = TypeVar("T")
@@ -76,3 +88,64 @@ def convertible(convert: Callable[[dict], T | None], records: list[dict]) -> lis
         if item is not None:
             items.append(item)
     return items
+
+
+class LedgerAdapter:
+    """The ledger side both providers' adapters share: one record at a time through the
+    upsert/void services, or a page of never-seen records through the batch services.
+    Subclasses say how to read their records (``_customer_fields``, ``_invoice_item``,
+    ``_payment_item``: None means voided/deleted) and which field holds each entity's id."""
+
+    source: str
+    organization: Organization
+    id_keys: dict[str, str]
+    customers: SyncedRows
+    invoices: SyncedRows
+
+    def _customer_fields(self, record: dict[str, Any]) -> dict[str, Any] | None: ...
+
+    def _invoice_item(self, record: dict[str, Any]) -> ExternalInvoice | None: ...
+
+    def _payment_item(self, record: dict[str, Any]) -> ExternalPayment | None: ...
+
+    def _prime(self, entity: str, records: list[dict[str, Any]]) -> None:
+        """Load the rows a page refers to in one query (optional)."""
+
+    def apply(self, entity: str, record: dict[str, Any]) -> str:
+        external_id = str(record[self.id_keys.get(entity, "Id")])
+        where = {"organization": self.organization, "source": self.source}
+        if entity == "customers":
+            fields = self._customer_fields(record)
+            if fields is None:
+                raise MalformedRecord("the customer has no name")
+            return customer_upsert_external(**where, **fields)[1]
+        if entity == "invoices":
+            invoice = self._invoice_item(record)
+            if invoice is None:
+                return invoice_void_external(**where, external_id=external_id)[1]
+            return invoice_upsert_external(**where, **vars(invoice))[1]
+        if entity == "payments":
+            payment = self._payment_item(record)
+            if payment is None:
+                return payment_void_external(**where, external_id=external_id)[1]
+            return payment_upsert_external(**where, **vars(payment))[1]
+        return getattr(self, f"_apply_{entity}")(record)
+
+    def apply_new(self, entity: str, records: list[dict[str, Any]]) -> list[str]:
+        """Create never-seen records in one batch (see integrations.sync); voids and records
+        that do not convert are left to ``apply``, which voids them or names the problem."""
+        where = {"organization": self.organization, "source": self.source}
+        self._prime(entity, records)
+        if entity == "customers":
+            fields = [f for f in map(self._customer_fields, records) if f is not None]
+            customers_create_external(**where, customers=fields)
+            return [row["external_id"] for row in fields]
+        if entity == "invoices":
+            invoices = convertible(self._invoice_item, records)
+            invoices_create_external(**where, invoices=invoices)
+            return [item.external_id for item in invoices]
+        if entity == "payments":
+            payments = convertible(self._payment_item, records)
+            payments_create_external(**where, payments=payments)
+            return [item.external_id for item in payments]
+        return []

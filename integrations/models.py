@@ -101,14 +101,14 @@ class SyncRun(models.Model):
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["connection", "-started_at"])]
 
+    def __str__(self) -> str:
+        return f"sync {self.connection_id} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
     @property
     def duration_seconds(self) -> float | None:
         if self.finished_at is None:
             return None
         return round((self.finished_at - self.started_at).total_seconds(), 1)
-
-    def __str__(self) -> str:
-        return f"sync {self.connection_id} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
 
 
 class SyncCursor(models.Model):

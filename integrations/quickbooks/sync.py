@@ -15,8 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from integrations.ledger import SyncedRows, iso_date, money, received_at
-from integrations.ledger import convertible as _convertible
+from integrations.ledger import LedgerAdapter, SyncedRows, iso_date, money, received_at
 from integrations.models import Connection
 from integrations.quickbooks.client import QuickBooksClient
 from integrations.sync import MalformedRecord, Page
@@ -24,14 +23,8 @@ from invoices.models import Customer, Invoice, Source
 from invoices.services.external import (
     ExternalInvoice,
     ExternalPayment,
-    customer_upsert_external,
-    customers_create_external,
-    invoice_upsert_external,
     invoice_void_external,
-    invoices_create_external,
-    payment_upsert_external,
     payment_void_external,
-    payments_create_external,
 )
 from invoices.services.invoices import LineInput
 
@@ -41,8 +34,9 @@ CDC_WINDOW = dt.timedelta(days=30)
 SOURCE = Source.QUICKBOOKS
 
 
-class QuickBooksAdapter:
+class QuickBooksAdapter(LedgerAdapter):
     source = SOURCE
+    id_keys = {"customers": "Id", "invoices": "Id", "payments": "Id"}
     entities = ("customers", "invoices", "payments", "deleted")
 
     def __init__(self, connection: Connection, client: QuickBooksClient | None = None) -> None:
@@ -89,9 +83,6 @@ class QuickBooksAdapter:
         return str(record["Id"]), str(record["SyncToken"])
 
     # ------------------------------------------------------------------ applying
-    def apply(self, entity: str, record: dict[str, Any]) -> str:
-        return getattr(self, f"_apply_{entity}")(record)
-
     def _customer_fields(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """The customer as the ledger takes it; None when it cannot be read (left to the
         one-by-one path, which records why)."""
@@ -106,22 +97,9 @@ class QuickBooksAdapter:
             "currency": _currency(record, self.organization.base_currency),
         }
 
-    def _apply_customers(self, record: dict[str, Any]) -> str:
-        fields = self._customer_fields(record)
-        if fields is None:
-            raise MalformedRecord("the customer has no DisplayName")
-        _, action = customer_upsert_external(
-            organization=self.organization, source=SOURCE, **fields
-        )
-        return action
-
-    def apply_new(self, entity: str, records: list[dict[str, Any]]) -> list[str]:
-        """Create never-seen invoices / payments in one batch (see integrations.sync); voids
-        and records that do not convert are left to the one-by-one path."""
+    def _prime(self, entity: str, records: list[dict[str, Any]]) -> None:
         if entity == "invoices":
-            self.customers.prime([_ref(r, "CustomerRef") for r in records if r.get("CustomerRef")])
-            items = _convertible(self._invoice_item, records)
-            invoices_create_external(organization=self.organization, source=SOURCE, invoices=items)
+            self.customers.prime([str((r.get("CustomerRef") or {}).get("value")) for r in records])
         elif entity == "payments":
             self.invoices.prime(
                 [
@@ -131,16 +109,6 @@ class QuickBooksAdapter:
                     for linked in line.get("LinkedTxn") or []
                 ]
             )
-            items = _convertible(self._payment_item, records)
-            payments_create_external(organization=self.organization, source=SOURCE, payments=items)
-        elif entity == "customers":
-            fields = (self._customer_fields(r) for r in records)
-            rows = [f for f in fields if f is not None]
-            customers_create_external(organization=self.organization, source=SOURCE, customers=rows)
-            return [row["external_id"] for row in rows]
-        else:
-            return []
-        return [item.external_id for item in items]
 
     def _invoice_item(self, record: dict[str, Any]) -> ExternalInvoice | None:
         """The invoice as the ledger takes it; None when QuickBooks shows it voided."""
@@ -183,30 +151,6 @@ class QuickBooksAdapter:
             reference=str(record.get("PaymentRefNum") or ""),
             allocations=allocations,
         )
-
-    def _apply_invoices(self, record: dict[str, Any]) -> str:
-        item = self._invoice_item(record)
-        if item is None:
-            _, action = invoice_void_external(
-                organization=self.organization, source=SOURCE, external_id=str(record["Id"])
-            )
-            return action
-        _, action = invoice_upsert_external(
-            organization=self.organization, source=SOURCE, **vars(item)
-        )
-        return action
-
-    def _apply_payments(self, record: dict[str, Any]) -> str:
-        item = self._payment_item(record)
-        if item is None:
-            _, action = payment_void_external(
-                organization=self.organization, source=SOURCE, external_id=str(record["Id"])
-            )
-            return action
-        _, action = payment_upsert_external(
-            organization=self.organization, source=SOURCE, **vars(item)
-        )
-        return action
 
     def _apply_deleted(self, record: dict[str, Any]) -> str:
         void = invoice_void_external if record["_entity"] == "Invoice" else payment_void_external

@@ -13,23 +13,12 @@ from typing import Any
 
 from django.conf import settings
 
-from integrations.ledger import SyncedRows, convertible, money, received_at
+from integrations.ledger import LedgerAdapter, SyncedRows, money, received_at
 from integrations.models import Connection
-from integrations.sync import MalformedRecord, Page
+from integrations.sync import Page
 from integrations.xero.client import XeroClient, parse_ms_date
 from invoices.models import Customer, Invoice, Source
-from invoices.services.external import (
-    ExternalInvoice,
-    ExternalPayment,
-    customer_upsert_external,
-    customers_create_external,
-    invoice_upsert_external,
-    invoice_void_external,
-    invoices_create_external,
-    payment_upsert_external,
-    payment_void_external,
-    payments_create_external,
-)
+from invoices.services.external import ExternalInvoice, ExternalPayment
 from invoices.services.invoices import LineInput
 
 SOURCE = Source.XERO
@@ -42,8 +31,9 @@ DRAFT_STATUSES = ("DRAFT", "SUBMITTED")
 VOID_STATUSES = ("VOIDED", "DELETED")
 
 
-class XeroAdapter:
+class XeroAdapter(LedgerAdapter):
     source = SOURCE
+    id_keys = {"customers": "ContactID", "invoices": "InvoiceID", "payments": "PaymentID"}
     entities = ("customers", "invoices", "payments")
 
     def __init__(self, connection: Connection, client: XeroClient | None = None) -> None:
@@ -66,9 +56,6 @@ class XeroAdapter:
         _, key, _ = RESOURCES[entity]
         return str(record[key]), str(record["UpdatedDateUTC"])
 
-    def apply(self, entity: str, record: dict[str, Any]) -> str:
-        return getattr(self, f"_apply_{entity}")(record)
-
     def _customer_fields(self, record: dict[str, Any]) -> dict[str, Any] | None:
         name = str(record.get("Name") or "").strip()
         if not name or "ContactID" not in record:
@@ -80,33 +67,11 @@ class XeroAdapter:
             "currency": str(record.get("DefaultCurrency") or self.organization.base_currency)[:3],
         }
 
-    def _apply_customers(self, record: dict[str, Any]) -> str:
-        fields = self._customer_fields(record)
-        if fields is None:
-            raise MalformedRecord("the contact has no Name")
-        _, action = customer_upsert_external(
-            organization=self.organization, source=SOURCE, **fields
-        )
-        return action
-
-    def apply_new(self, entity: str, records: list[dict[str, Any]]) -> list[str]:
-        """Create never-seen invoices / payments in one batch (see integrations.sync)."""
+    def _prime(self, entity: str, records: list[dict[str, Any]]) -> None:
         if entity == "invoices":
             self.customers.prime([str((r.get("Contact") or {}).get("ContactID")) for r in records])
-            items = convertible(self._invoice_item, records)
-            invoices_create_external(organization=self.organization, source=SOURCE, invoices=items)
         elif entity == "payments":
             self.invoices.prime([str((r.get("Invoice") or {}).get("InvoiceID")) for r in records])
-            items = convertible(self._payment_item, records)
-            payments_create_external(organization=self.organization, source=SOURCE, payments=items)
-        elif entity == "customers":
-            fields = (self._customer_fields(r) for r in records)
-            rows = [f for f in fields if f is not None]
-            customers_create_external(organization=self.organization, source=SOURCE, customers=rows)
-            return [row["external_id"] for row in rows]
-        else:
-            return []
-        return [item.external_id for item in items]
 
     def _invoice_item(self, record: dict[str, Any]) -> ExternalInvoice | None:
         """The invoice as the ledger takes it; None when VOIDED or DELETED."""
@@ -146,30 +111,6 @@ class XeroAdapter:
             reference=str(record.get("Reference") or ""),
             allocations=[(invoice, amount)],
         )
-
-    def _apply_invoices(self, record: dict[str, Any]) -> str:
-        item = self._invoice_item(record)
-        if item is None:
-            _, action = invoice_void_external(
-                organization=self.organization, source=SOURCE, external_id=str(record["InvoiceID"])
-            )
-            return action
-        _, action = invoice_upsert_external(
-            organization=self.organization, source=SOURCE, **vars(item)
-        )
-        return action
-
-    def _apply_payments(self, record: dict[str, Any]) -> str:
-        item = self._payment_item(record)
-        if item is None:
-            _, action = payment_void_external(
-                organization=self.organization, source=SOURCE, external_id=str(record["PaymentID"])
-            )
-            return action
-        _, action = payment_upsert_external(
-            organization=self.organization, source=SOURCE, **vars(item)
-        )
-        return action
 
 
 def _lines(record: dict[str, Any]) -> list[LineInput]:

@@ -424,13 +424,24 @@ class ExternalPayment:
     allocations: list[tuple[Invoice, Decimal]] = field(default_factory=list)
 
 
-def _announce_batch(organization: Organization, kind: str, created: int) -> None:
+def _record_batch(
+    organization: Organization, source: str, entity: str, kind: str, created: list
+) -> None:
+    """One audit row and one ``ledger_imported`` announcement for a created batch."""
+    audit_record(
+        organization=organization,
+        action=f"{entity}.sync_create_batch",
+        object_type=entity,
+        object_code=source,
+        after={"created": len(created), "external_ids": [r.external_id for r in created[:50]]},
+    )
+    count = len(created)
     transaction.on_commit(
         lambda: ledger_imported.send(
             sender=ExternalInvoice,
             organization_id=organization.id,
             kind=kind,
-            created=created,
+            created=count,
             updated=0,
         )
     )
@@ -484,14 +495,7 @@ def invoices_create_external(
             line.invoice = invoice
             lines.append(line)
     InvoiceLine.objects.bulk_create(lines, batch_size=5000)
-    audit_record(
-        organization=organization,
-        action="invoice.sync_create_batch",
-        object_type="invoice",
-        object_code=source,
-        after={"created": len(created), "external_ids": [i.external_id for i in created[:50]]},
-    )
-    _announce_batch(organization, "invoices", len(created))
+    _record_batch(organization, source, "invoice", "invoices", created)
     return created
 
 
@@ -551,17 +555,7 @@ def payments_create_external(
         ]
     )
     _recalculate_bulk(organization, locked)
-    audit_record(
-        organization=organization,
-        action="payment.sync_create_batch",
-        object_type="payment",
-        object_code=source,
-        after={
-            "created": len(new_payments),
-            "external_ids": [p.external_id for p in new_payments[:50]],
-        },
-    )
-    _announce_batch(organization, "payments", len(new_payments))
+    _record_batch(organization, source, "payment", "payments", new_payments)
     return new_payments
 
 
@@ -605,12 +599,5 @@ def customers_create_external(
         customer.clean_fields(exclude=["organization"])
         rows.append(customer)
     created = Customer.objects.bulk_create(rows)
-    audit_record(
-        organization=organization,
-        action="customer.sync_create_batch",
-        object_type="customer",
-        object_code=source,
-        after={"created": len(created), "external_ids": [c.external_id for c in created[:50]]},
-    )
-    _announce_batch(organization, "customers", len(created))
+    _record_batch(organization, source, "customer", "customers", created)
     return created
