@@ -47,13 +47,14 @@ from django.utils import timezone
 from invoices.models import (
     MONEY,
     OPEN_STATUSES,
+    RECEIVABLE_STATUSES,
     ZERO,
-    ExchangeRate,
     Invoice,
     InvoiceStatus,
     PaymentAllocation,
     PaymentStatus,
 )
+from invoices.selectors import exchange_rates_on
 from paypredict_project.tenancy.models import Organization
 from paypredict_project.tenancy.selectors import scoped
 
@@ -67,8 +68,6 @@ AGING_BUCKETS: tuple[tuple[str, str, int | None, int | None], ...] = (
     ("d61_90", "61\u201390 days", 61, 90),
     ("d90_plus", "90+ days", 91, None),
 )
-# Statuses that were ever real receivables; draft, void and written off never count.
-RECEIVABLE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID)
 
 _money = DecimalField(**MONEY)
 
@@ -154,22 +153,9 @@ def organization_today(*, organization: Organization) -> dt.date:
 def exchange_rates_latest(
     *, organization: Organization, on: dt.date
 ) -> dict[str, tuple[Decimal, dt.date | None]]:
-    """currency → (rate to base, rate date): the latest stored rate on or before ``on``.
-
-    The base currency converts at 1 without a stored rate.
-    """
-    rows = (
-        scoped(ExchangeRate.objects.all(), organization=organization)
-        .filter(date__lte=on)
-        .order_by("currency", "-date")
-        .distinct("currency")
-        .values_list("currency", "rate", "date")
-    )
-    rates: dict[str, tuple[Decimal, dt.date | None]] = {
-        currency: (rate, date) for currency, rate, date in rows
-    }
-    rates[organization.base_currency] = (Decimal(1), None)
-    return rates
+    """currency → (rate to base, rate date) by the ledger's one exchange-rate rule
+    (``invoices.selectors.exchange_rates_on``)."""
+    return exchange_rates_on(organization=organization, on=on)
 
 
 def _bucket_condition(today: dt.date, low: int | None, high: int | None) -> Q:

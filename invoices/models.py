@@ -98,8 +98,43 @@ class InvoiceStatus(models.TextChoices):
     WRITTEN_OFF = "written_off", "Written off"
 
 
-# Statuses where money is still owed and the invoice belongs on the worklist.
+# ---- Status sets: their one home. SQL fragments are built from them (status_sql), and
+# status_for_balance / status_for_balance_sql are the one rule, in Python and in SQL.
+# Money is still owed: the invoice belongs on the worklist.
 OPEN_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
+# Closed without being paid; nothing changes them again.
+CLOSED_STATUSES = (InvoiceStatus.VOID, InvoiceStatus.WRITTEN_OFF)
+# A balance change never moves these, and no payment can be applied to them.
+FIXED_STATUSES = (InvoiceStatus.DRAFT, *CLOSED_STATUSES)
+# Were ever real receivables (KPIs, trends); draft, void and written off never count.
+RECEIVABLE_STATUSES = (*OPEN_STATUSES, InvoiceStatus.PAID)
+
+
+def status_sql(statuses: tuple[str, ...]) -> str:
+    """A status set as a SQL list literal, e.g. "('void', 'written_off')" (our constants only,
+    never user input)."""
+    return "(" + ", ".join(f"'{InvoiceStatus(status).value}'" for status in statuses) + ")"
+
+
+def status_for_balance(*, total: Decimal, balance: Decimal, current: str) -> str:
+    """Paid / partially paid / open follow from the balance; draft, void and written off stay."""
+    if current in FIXED_STATUSES:
+        return current
+    if balance == 0:
+        return InvoiceStatus.PAID
+    if balance < total:
+        return InvoiceStatus.PARTIALLY_PAID
+    return InvoiceStatus.OPEN
+
+
+def status_for_balance_sql(*, paid: str, total: str, current: str) -> str:
+    """status_for_balance as a SQL expression over the amount applied (``paid``)."""
+    return (
+        f"CASE WHEN {current} IN {status_sql(FIXED_STATUSES)} THEN {current} "
+        f"WHEN {paid} >= {total} THEN '{InvoiceStatus.PAID.value}' "
+        f"WHEN {paid} > 0 THEN '{InvoiceStatus.PARTIALLY_PAID.value}' "
+        f"ELSE '{InvoiceStatus.OPEN.value}' END"
+    )
 
 
 class Invoice(TimestampedModel):
@@ -285,6 +320,30 @@ class PaymentAllocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} of {self.payment_id} to {self.invoice_id}"
+
+
+class InvoiceCredit(models.Model):
+    """A credit note against one invoice: it lowers the balance like a payment does, but no
+    cash moves (a dispute settled by a credit, a price adjustment). Written only by
+    ``invoices.services.invoice_credit_note``."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credits")
+    amount = models.DecimalField(**MONEY)
+    reason = models.CharField(max_length=255, blank=True, default="")
+    # What issued it, e.g. "dispute:<uuid>", so a consumer can find its own credits.
+    reference = models.CharField(max_length=128, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"credit {self.amount} on {self.invoice_id}"
 
 
 class ExchangeRate(models.Model):

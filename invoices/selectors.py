@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 
@@ -11,6 +12,7 @@ from invoices.models import (
     ZERO,
     Customer,
     DemoPaymentAnomaly,
+    ExchangeRate,
     Invoice,
     Payment,
     PaymentAllocation,
@@ -151,3 +153,67 @@ def invoice_issued_totals(
         .annotate(count=Count("id"), total=Sum("total"))
         .order_by("currency")
     )
+
+
+# ---------------------------------------------------------------- exchange rates
+# THE rule (dashboard KPIs, reports, forecast, customer risk, model features): a currency
+# converts into the organization's base currency at its latest stored rate on or before the
+# date; a date older than the currency's first stored rate uses that first rate (history
+# predating the rate table); a currency with no stored rate at all has no rate (amounts stay
+# unconverted and are reported, never silently counted at 1). The base currency is 1.
+# exchange_rates_on (Python) and exchange_rate_sql (a SQL expression, per row) implement it
+# from this one description; tests/invoices/test_exchange_rates.py checks they agree.
+
+
+def exchange_rates_on(
+    *, organization: Organization, on: dt.date
+) -> dict[str, tuple[Decimal, dt.date | None]]:
+    """currency → (rate to base, date of that rate) on ``on``; base currency → (1, None)."""
+    rates = scoped(ExchangeRate.objects.all(), organization=organization)
+    before = (
+        rates.filter(date__lte=on)
+        .order_by("currency", "-date")
+        .distinct("currency")
+        .values_list("currency", "rate", "date")
+    )
+    after = (
+        rates.filter(date__gt=on)
+        .order_by("currency", "date")
+        .distinct("currency")
+        .values_list("currency", "rate", "date")
+    )
+    found: dict[str, tuple[Decimal, dt.date | None]] = {c: (r, d) for c, r, d in after}
+    found.update({c: (r, d) for c, r, d in before})
+    found[organization.base_currency] = (Decimal(1), None)
+    return found
+
+
+def exchange_rate_sql(*, currency: str, on: str) -> str:
+    """The rule as a SQL expression for one row: ``currency`` and ``on`` are SQL expressions
+    of the row (``i.currency``, ``i.issue_date``); needs the query parameters %(org)s (the
+    organization id) and %(base)s (its base currency). NULL when the currency has no rate.
+    Two index lookups on (organization, currency, date) per row."""
+    table = ExchangeRate._meta.db_table
+    return f"""
+    CASE WHEN {currency} = %(base)s THEN 1.0 ELSE COALESCE(
+        (SELECT r.rate::double precision FROM {table} r
+         WHERE r.organization_id = %(org)s AND r.currency = {currency} AND r.date <= {on}
+         ORDER BY r.date DESC LIMIT 1),
+        (SELECT r.rate::double precision FROM {table} r
+         WHERE r.organization_id = %(org)s AND r.currency = {currency} AND r.date > {on}
+         ORDER BY r.date ASC LIMIT 1)
+    ) END"""
+
+
+def customer_days_late(*, organization: Organization, customer: Customer, limit: int = 60):
+    """The customer's last ``limit`` paid invoices, oldest first: days from due to paid date
+    (negative = early). One query; the profile charts it."""
+    rows = (
+        scoped(Invoice.objects.all(), organization=organization)
+        .filter(customer=customer, status="paid", paid_date__isnull=False)
+        .order_by("-paid_date", "-id")
+        .values("number", "code", "due_date", "paid_date")[:limit]
+    )
+    return [
+        {**row, "days_late": (row["paid_date"] - row["due_date"]).days} for row in reversed(rows)
+    ]

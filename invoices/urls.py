@@ -19,5 +19,6 @@ urlpatterns = [
         name="customer-preferences",
     ),
     path("payments/", views.payment_list, name="payment-list"),
+    path("payments/<uuid:code>/", views.payment_detail, name="payment-detail"),
     path("analytics/payments/", views.payment_analytics_page, name="payment-analytics"),
 ]

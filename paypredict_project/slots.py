@@ -21,6 +21,8 @@ Four kinds of item, one per kind of slot:
   the sort keys it offers and the queryset hook that joins its data (no query per row).
 - ``Filter``: a django-filter filter added to the ledger's FilterSet, so the worklist, the
   CSV export and the API (and its OpenAPI schema) all accept the same query parameter.
+- ``ApiField``: a read-only field on the ledger's API objects (payments: ``risk_score``),
+  documented in the OpenAPI schema, with the queryset hook that joins its data.
 
 See docs/adr/0001-page-slots.md. This module is base layer: it imports no app.
 """
@@ -42,12 +44,15 @@ from django.utils.safestring import SafeString, mark_safe
 INVOICE_PANELS = "invoice_detail.panels"  # invoice page, beside the summary; obj = Invoice
 CUSTOMER_SECTIONS = "customer_detail.sections"  # customer profile; obj = Customer
 PAYMENT_PANELS = "payment_list.panels"  # payments page, above the table; obj = None
+PAYMENT_DETAIL_PANELS = "payment_detail.panels"  # one payment's page; obj = Payment
 DASHBOARD_PANELS = "dashboard.panels"  # home dashboard, below the ledger KPIs; obj = None
 # Lists (Column, Filter).
 INVOICE_COLUMNS = "invoice_list.columns"  # invoice worklist rows; row = Invoice
 INVOICE_FILTERS = "invoice_list.filters"  # InvoiceFilter (worklist, export, API)
 PAYMENT_COLUMNS = "payment_list.columns"  # payment list rows; row = Payment
 PAYMENT_FILTERS = "payment_list.filters"  # PaymentFilter (list, export, API)
+# API objects (ApiField): read-only fields appended to the ledger's payment objects.
+PAYMENT_API_FIELDS = "payment_api.fields"  # PaymentOutputSerializer; instance = Payment
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class Column:
     queryset: Callable[[QuerySet], QuerySet] | None = None
     permission: str | None = None
     order: int = 100
+    # A sort key (one of ``sorts``, "-" for descending) proposed as the list's opening order.
+    default_sort: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,21 @@ class Filter:
         return self.name
 
 
-Item = Panel | Column | Filter
+@dataclass(frozen=True)
+class ApiField:
+    name: str  # the key in the API object
+    # Builds the read-only DRF serializer field (called per serializer, so it is a factory).
+    field: Callable[[], Any]
+    # Joins what the field reads onto the API's queryset (no query per object).
+    queryset: Callable[[QuerySet], QuerySet] | None = None
+    order: int = 100
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+Item = Panel | Column | Filter | ApiField
 
 _registry: dict[str, dict[str, Item]] = defaultdict(dict)
 _subscribers: dict[str, list[Callable[[Any], None]]] = defaultdict(list)
@@ -140,12 +161,22 @@ def column_sorts(slot: str) -> dict[str, tuple[str, ...]]:
     return sorts
 
 
+def default_sort(slot: str) -> str:
+    """The opening sort proposed by the first column (by order) that proposes one; ""."""
+    return next((column.default_sort for column in items(slot) if column.default_sort), "")
+
+
 def prepare_queryset(slot: str, queryset: QuerySet) -> QuerySet:
-    """Apply every column's queryset hook (joins for the cells it renders)."""
+    """Apply every column's (or API field's) queryset hook (joins for what it renders)."""
     for column in items(slot):
         if column.queryset is not None:
             queryset = column.queryset(queryset)
     return queryset
+
+
+def api_fields(slot: str) -> dict[str, Any]:
+    """Fresh serializer fields for every ApiField of the slot, by name."""
+    return {item.name: item.field() for item in items(slot)}
 
 
 def member_permissions(request: HttpRequest | None) -> frozenset[str]:

@@ -14,6 +14,8 @@ from predictions.apis import (
     PredictionListApi,
     PredictionRescoreApi,
 )
+from predictions.ask.apis import AskApi
+from predictions.payment_risk.apis import FlaggedPaymentsReportApi, PaymentRiskReviewApi
 
 urlpatterns = [
     path("predictions", PredictionListApi.as_view(), name="prediction-list"),
@@ -27,4 +29,15 @@ urlpatterns = [
     path("forecast", ForecastApi.as_view(), name="forecast"),
     path("forecast/refresh", ForecastRefreshApi.as_view(), name="forecast-refresh"),
     path("models", ModelVersionListApi.as_view(), name="model-list"),
+    path("ask", AskApi.as_view(), name="ask"),
+    path(
+        "reports/flagged-payments",
+        FlaggedPaymentsReportApi.as_view(),
+        name="report-flagged-payments",
+    ),
+    path(
+        "payments/<uuid:id>/risk-review",
+        PaymentRiskReviewApi.as_view(),
+        name="payment-risk-review",
+    ),
 ]

@@ -9,39 +9,26 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
-from invoices.models import ExchangeRate, Invoice, Payment, PaymentAllocation
+from invoices.models import Invoice, InvoiceStatus, Payment, PaymentAllocation, status_sql
+from invoices.selectors import exchange_rate_sql
 from ml.features import INVOICE_COLUMNS, PAYMENT_COLUMNS
 from paypredict_project.tenancy.models import Organization
-
-# Rate into the base currency for a row: the latest stored rate on or before the row's
-# date, else the earliest after it; NULL (amount unknown) when the currency has no rate
-# at all, so a foreign amount is never silently added to base-currency money.
-# Two index lookups on (organization, currency, date) instead of one ordered scan of every
-# rate of the currency per row: 30k foreign-currency invoices went from ~25 s to well under 1 s.
-_RATE_SQL = """
-    CASE WHEN {t}.currency = %(base)s THEN 1.0 ELSE COALESCE(
-        (SELECT r.rate::double precision FROM {rates} r
-         WHERE r.organization_id = %(org)s AND r.currency = {t}.currency AND r.date <= {date}
-         ORDER BY r.date DESC LIMIT 1),
-        (SELECT r.rate::double precision FROM {rates} r
-         WHERE r.organization_id = %(org)s AND r.currency = {t}.currency AND r.date > {date}
-         ORDER BY r.date ASC LIMIT 1)
-    ) END
-"""
 
 _INVOICES_SQL = """
 SELECT i.id, i.customer_id, i.issue_date, i.due_date,
        i.total::double precision * {rate} AS amount,
        i.currency,
-       CASE WHEN i.status = 'paid' THEN COALESCE(
+       CASE WHEN i.status = {paid} THEN COALESCE(
            i.paid_date,
            (SELECT max((p.received_at AT TIME ZONE %(tz)s)::date)
               FROM {allocations} a JOIN {payments} p ON p.id = a.payment_id
              WHERE a.invoice_id = i.id)
        ) END AS paid_date,
-       i.disputed, i.status, i.attributes
+       i.disputed, i.status, i.attributes,
+       -- the open share of the total, so the balance in base currency reuses the rate above
+       CASE WHEN i.total = 0 THEN 0 ELSE i.balance / i.total END::double precision
 FROM {invoices} i
-WHERE i.organization_id = %(org)s AND i.status NOT IN ('void', 'draft')
+WHERE i.organization_id = %(org)s AND i.status NOT IN {not_issued}
 ORDER BY i.issue_date, i.id
 """
 
@@ -54,15 +41,18 @@ ORDER BY p.received_at, p.id
 """
 
 
-def _sql(template: str) -> str:
+def _sql(template: str, *, currency: str, on: str) -> str:
     tables = {
         "invoices": Invoice._meta.db_table,
         "payments": Payment._meta.db_table,
         "allocations": PaymentAllocation._meta.db_table,
-        "rates": ExchangeRate._meta.db_table,
     }
+    # The ledger's one exchange-rate rule, as a per-row SQL expression.
     return template.format(
-        rate=_RATE_SQL.format(t="{t}", rates=tables["rates"], date="{date}"),
+        rate=exchange_rate_sql(currency=currency, on=on),
+        # Status sets from their one home beside InvoiceStatus.
+        paid=f"'{InvoiceStatus.PAID.value}'",
+        not_issued=status_sql((InvoiceStatus.VOID, InvoiceStatus.DRAFT)),
         **tables,
     )
 
@@ -78,8 +68,9 @@ def ledger_frames(*, organization: Organization) -> tuple[pd.DataFrame, pd.DataF
 
     invoices (``ml.features.INVOICE_COLUMNS``): void and draft invoices excluded; ``amount``
     is the invoice total in the base currency (float, NaN when no rate exists for its
-    currency); ``paid_date`` only for paid invoices (written-off invoices stay NaT: they
-    were never paid, so they are right-censored); dates are ``datetime64[ns]``.
+    currency), ``balance`` (an extra column) the open balance converted the same way;
+    ``paid_date`` only for paid invoices (written-off invoices stay NaT: they were never
+    paid, so they are right-censored); dates are ``datetime64[ns]``.
     payments (``ml.features.PAYMENT_COLUMNS``): all payments, ``received_at`` as a naive
     datetime in the organization's time zone, ``amount`` in the base currency.
     """
@@ -88,18 +79,21 @@ def ledger_frames(*, organization: Organization) -> tuple[pd.DataFrame, pd.DataF
         "base": organization.base_currency,
         "tz": organization.time_zone,
     }
-    inv_sql = _sql(_INVOICES_SQL).format(t="i", date="i.issue_date")
+    inv_sql = _sql(_INVOICES_SQL, currency="i.currency", on="i.issue_date")
     rows = _fetch(inv_sql, params)
-    invoices = pd.DataFrame(rows, columns=INVOICE_COLUMNS)
+    invoices = pd.DataFrame(rows, columns=[*INVOICE_COLUMNS, "open_share"])
     for col in ("issue_date", "due_date", "paid_date"):
         invoices[col] = pd.to_datetime(invoices[col]).astype("datetime64[ns]")
     invoices["amount"] = invoices["amount"].astype(np.float64)
+    invoices["balance"] = invoices["amount"] * invoices.pop("open_share").astype(np.float64)
     invoices["disputed"] = invoices["disputed"].astype(bool)
     invoices["attributes"] = [
         json.loads(a) if isinstance(a, str) else (a or {}) for a in invoices["attributes"]
     ]
 
-    pay_sql = _sql(_PAYMENTS_SQL).format(t="p", date="(p.received_at AT TIME ZONE %(tz)s)::date")
+    pay_sql = _sql(
+        _PAYMENTS_SQL, currency="p.currency", on="(p.received_at AT TIME ZONE %(tz)s)::date"
+    )
     payments = pd.DataFrame(_fetch(pay_sql, params), columns=PAYMENT_COLUMNS)
     payments["received_at"] = pd.to_datetime(payments["received_at"]).astype("datetime64[ns]")
     payments["amount"] = payments["amount"].astype(np.float64)
@@ -117,7 +111,9 @@ def prediction_list(*, organization: Organization):
     from predictions.models import Prediction
 
     return scoped(
-        Prediction.objects.select_related("invoice", "invoice__customer", "model_version"),
+        Prediction.objects.select_related(
+            "invoice", "invoice__customer", "model_version", "organization"
+        ),
         organization=organization,
     ).filter(invoice__status__in=OPEN_STATUSES)
 
@@ -239,3 +235,79 @@ def invoice_risk_levels(*, organization: Organization, invoice_ids: list[int]) -
 
     rows = Prediction.objects.filter(organization=organization, invoice_id__in=invoice_ids)
     return dict(rows.values_list("invoice_id", "risk_level"))
+
+
+def open_ar_risk_mix(*, organization: Organization) -> dict:
+    """Open AR by predicted risk level, in the base currency (one grouped query).
+
+    Invoices not scored yet are their own group; currencies without a rate are left out and
+    named, as on the dashboard.
+    """
+    from decimal import Decimal
+
+    from django.db.models import Count, Sum
+
+    from invoices.analytics import exchange_rates_latest, organization_today
+    from invoices.models import OPEN_STATUSES
+
+    today = organization_today(organization=organization)
+    rates = exchange_rates_latest(organization=organization, on=today)
+    rows = (
+        Invoice.objects.filter(organization=organization, status__in=OPEN_STATUSES)
+        .order_by()
+        .values("currency", "prediction__risk_level")
+        .annotate(amount=Sum("balance"), count=Count("id"))
+    )
+    groups = {level: {"amount": Decimal(0), "count": 0} for level in ("high", "medium", "low", "")}
+    unconverted = set()
+    for row in rows:
+        if row["currency"] not in rates:
+            unconverted.add(row["currency"])
+            continue
+        group = groups[row["prediction__risk_level"] or ""]
+        group["amount"] += row["amount"] * rates[row["currency"]][0]
+        group["count"] += row["count"]
+    total = sum((g["amount"] for g in groups.values()), Decimal(0))
+    mix = []
+    for level, label in (
+        ("high", "High"),
+        ("medium", "Medium"),
+        ("low", "Low"),
+        ("", "Not scored"),
+    ):
+        amount = groups[level]["amount"].quantize(Decimal("0.01"))
+        share = (amount / total * 100).quantize(Decimal("0.1")) if total else Decimal(0)
+        mix.append(
+            {
+                "level": level or "unscored",
+                "label": label,
+                "amount": amount,
+                "count": groups[level]["count"],
+                "share": share,
+            }
+        )
+    return {
+        "total": total.quantize(Decimal("0.01")),
+        "mix": mix,
+        "unconverted": sorted(unconverted),
+    }
+
+
+def forecast_outlook(*, organization: Organization) -> dict | None:
+    """Expected collections in the next 7 days and next 4 weeks from the latest forecast."""
+    snapshot = forecast_latest(organization=organization)
+    if snapshot is None or not snapshot.weeks:
+        return None
+    weeks = snapshot.weeks
+
+    def window(n: int) -> dict:
+        part = weeks[:n]
+        return {
+            "expected": round(sum(w["expected"] for w in part), 2),
+            "lower": round(sum(w["lower"] for w in part), 2),
+            "upper": round(sum(w["upper"] for w in part), 2),
+            "start": part[0]["start"],
+            "end": part[-1].get("end", ""),
+        }
+
+    return {"snapshot": snapshot, "week": window(1), "month": window(4)}

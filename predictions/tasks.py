@@ -126,3 +126,15 @@ def payment_risk_score_task(organization_id: int) -> dict | None:
     except NoRiskModel as exc:
         logger.info("%s", exc)
         return None
+
+
+@shared_task(name="predictions.reports_send_due")
+def reports_send_due_task() -> dict:
+    """Every 5 minutes: e-mail the scheduled reports that are due (all organizations)."""
+    from predictions.reports.schedules import report_schedules_send_due
+
+    runs = report_schedules_send_due()
+    return {
+        "sent": sum(r.status == "sent" for r in runs),
+        "failed": sum(r.status == "failed" for r in runs),
+    }

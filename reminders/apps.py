@@ -15,8 +15,10 @@ class RemindersConfig(AppConfig):
             _organization_saved, sender=Organization, dispatch_uid="reminders.default_policy"
         )
         from reminders import webhooks
+        from reminders.page_slots import register_page_slots
 
         webhooks.connect()
+        register_page_slots()
 
 
 def _organization_saved(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:

@@ -8,15 +8,45 @@ reminder it is about, by the message id recorded when sending.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 
 from reminders.models import Reminder, ReminderEvent, ReminderStatus
 
 logger = logging.getLogger(__name__)
 
 CONFIRMING = ("sent", "delivered", "opened", "clicked")
+
+
+# The providers whose tracking webhooks are mounted, and the ANYMAIL settings each needs
+# before its endpoint answers at all: without them an unauthenticated POST could forge events.
+TRACKING_REQUIREMENTS = {
+    "mailgun": ("MAILGUN_WEBHOOK_SIGNING_KEY",),  # HMAC signature on every event
+    "sendgrid": ("WEBHOOK_SECRET",),  # SendGrid signs nothing: basic auth only
+}
+
+
+def tracking_view(esp: str) -> Callable[[HttpRequest], HttpResponse]:
+    """anymail's tracking webhook view for ``esp``, answering 404 until it is configured."""
+    from anymail.webhooks.mailgun import MailgunTrackingWebhookView
+    from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
+
+    view_class = {"mailgun": MailgunTrackingWebhookView, "sendgrid": SendGridTrackingWebhookView}
+    view = view_class[esp].as_view()
+
+    @csrf_exempt
+    def webhook(request: HttpRequest) -> HttpResponse:
+        configured = getattr(settings, "ANYMAIL", {})
+        if not all(configured.get(key) for key in TRACKING_REQUIREMENTS[esp]):
+            raise Http404(f"{esp} tracking is not configured")
+        return view(request)
+
+    return webhook
 
 
 def connect() -> None:

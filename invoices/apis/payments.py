@@ -22,6 +22,7 @@ from invoices.apis.common import (
 )
 from invoices.filters import PaymentFilter
 from invoices.models import ZERO, Payment, PaymentAllocation, PaymentMethod, PaymentStatus, Source
+from paypredict_project import slots
 
 TAGS = ["payments"]
 MAX_ALLOCATIONS = 500
@@ -75,6 +76,11 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_fields(self):
+        # Consumer apps add read-only fields through page slots (predictions: risk_score,
+        # risk_flags); the ledger does not name them.
+        return {**super().get_fields(), **slots.api_fields(slots.PAYMENT_API_FIELDS)}
+
     @staticmethod
     def _allocated(payment: Payment) -> Decimal:
         # Sums the prefetched allocations: no query per row.
@@ -90,10 +96,11 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
 
 
 def _queryset(request):
-    return (
+    return slots.prepare_queryset(
+        slots.PAYMENT_API_FIELDS,
         selectors.payment_list(organization=request.organization)
         .select_related("retry_of")
-        .prefetch_related("allocations__invoice")
+        .prefetch_related("allocations__invoice"),
     )
 
 

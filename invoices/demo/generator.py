@@ -184,7 +184,7 @@ def _chunk(
         payments["day"].to_numpy()[allocations["payment"].to_numpy()[succeeded]],
     )
     balance = total - paid
-    # status_for_balance (invoices/services/invoices.py), vectorized; void and written off below.
+    # status_for_balance (invoices/models.py), vectorized; void and written off below.
     # tests/invoices/test_demo.py checks the loaded rows against invoice_recalculate.
     status = np.where(balance == 0, "paid", np.where(paid > 0, "partially_paid", "open"))
     is_void = voided & (void_day <= spec.as_of_day)

@@ -27,14 +27,23 @@ from django.db import models
 from django.db.models.fields import NOT_PROVIDED
 
 from invoices.imports.parsing import CellError, ParsedRow, RowError, RowReader, json_text
-from invoices.models import Customer, Invoice, InvoiceStatus, Payment, PaymentAllocation
-from invoices.services.invoices import TERMINAL_STATUSES, status_for_balance
+from invoices.models import (
+    CLOSED_STATUSES,
+    FIXED_STATUSES,
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentAllocation,
+    status_for_balance,
+    status_for_balance_sql,
+    status_sql,
+)
 from invoices.services.payments import COUNTED_STATUSES
 from paypredict_project.tenancy.models import Organization
 
 # The statuses a balance does not change (status_for_balance keeps them). The SQL below mirrors
 # that rule, so it takes them from here; plain strings, as they are also spliced into SQL.
-TERMINAL = tuple(str(status) for status in (InvoiceStatus.DRAFT, *TERMINAL_STATUSES))
 # Payment statuses whose allocations count against an invoice, as the services count them.
 COUNTED = tuple(str(status) for status in COUNTED_STATUSES)
 # The write time of each statement (now() would be the transaction's start: wrong for rows
@@ -278,7 +287,7 @@ class InvoiceLoader(KindLoader):
         if balance > total:
             raise RowError("balance", f"balance {balance} exceeds total {total}")
         derived = str(status_for_balance(total=total, balance=balance, current=InvoiceStatus.OPEN))
-        if status in TERMINAL:
+        if status in FIXED_STATUSES:
             final = status
         else:
             if status and status != derived:
@@ -286,7 +295,7 @@ class InvoiceLoader(KindLoader):
                     "status", f"status {status} does not match a balance of {balance} of {total}"
                 )
             final = derived
-        if paid_date and final != "paid" and final not in TERMINAL:
+        if paid_date and final != "paid" and final not in FIXED_STATUSES:
             raise RowError("paid_date", f"a paid date is given but {balance} is still owed")
         if final != "paid":
             paid_date = None
@@ -447,7 +456,7 @@ class InvoiceLoader(KindLoader):
             f"""
             UPDATE {staging.name} s SET status = i.status FROM invoices_invoice i
             WHERE i.organization_id = %s AND i.source = 'csv' AND i.external_id = s.external_id
-              AND i.status IN ('void', 'written_off') AND NOT s.status_given
+              AND i.status IN {status_sql(CLOSED_STATUSES)} AND NOT s.status_given
             """,
             [org],
         )
@@ -488,11 +497,10 @@ class InvoiceLoader(KindLoader):
                 for row, total, paid in cur.fetchall()
             ],
         )
-        # status_for_balance (invoices/services/invoices.py) in SQL, from the payments applied.
+        # status_for_balance in SQL (invoices/models.py), from the payments applied.
         balance = "CASE WHEN a.external_id IS NULL THEN s.balance ELSE s.total - a.paid END"
-        status = f"""CASE WHEN a.external_id IS NULL OR s.status IN {TERMINAL} THEN s.status
-            WHEN a.paid >= s.total THEN 'paid' WHEN a.paid > 0 THEN 'partially_paid'
-            ELSE 'open' END"""
+        derived = status_for_balance_sql(paid="a.paid", total="s.total", current="s.status")
+        status = f"CASE WHEN a.external_id IS NULL THEN s.status ELSE {derived} END"
         paid_date = """CASE WHEN a.external_id IS NULL THEN s.paid_date
             WHEN a.paid >= s.total THEN a.last_paid END"""
         insert = {
@@ -730,7 +738,7 @@ class PaymentLoader(KindLoader):
                         f"in {inv_currency}",
                     )
                 )
-            elif inv_status in TERMINAL:
+            elif inv_status in FIXED_STATUSES:
                 problems.append(
                     (row, "invoice", f"invoice {number} is {inv_status.replace('_', ' ')}")
                 )
@@ -900,9 +908,8 @@ class PaymentLoader(KindLoader):
                 GROUP BY i.id
             ), target AS (
                 SELECT id, total - paid AS balance,
-                       CASE WHEN status IN {TERMINAL} THEN status
-                            WHEN paid >= total THEN 'paid'
-                            WHEN paid > 0 THEN 'partially_paid' ELSE 'open' END AS status,
+                       {status_for_balance_sql(paid="paid", total="total", current="status")}
+                           AS status,
                        last_paid
                 FROM applied
             )

@@ -11,13 +11,17 @@ from django.db.models import Max, Sum
 
 from invoices.events import invoice_event
 from invoices.models import (
+    CLOSED_STATUSES,
+    FIXED_STATUSES,
     ZERO,
     Customer,
     Invoice,
+    InvoiceCredit,
     InvoiceLine,
     InvoiceStatus,
     PaymentAllocation,
     PaymentStatus,
+    status_for_balance,
 )
 from invoices.signals import invoice_changed
 from paypredict_project.audit import audit_record, snapshot
@@ -28,7 +32,6 @@ CENT = Decimal("0.01")
 MONEY_LIMIT = Decimal(10) ** 16
 
 # Statuses an invoice may be moved to by hand; paid / partially paid follow from allocations.
-TERMINAL_STATUSES = (InvoiceStatus.VOID, InvoiceStatus.WRITTEN_OFF)
 
 
 class LineInput(TypedDict, total=False):
@@ -167,7 +170,7 @@ def invoice_update(*, invoice: Invoice, **fields: Any) -> Invoice:
 
 def _close(invoice: Invoice, status: str, action: str) -> Invoice:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    if invoice.status in TERMINAL_STATUSES or invoice.status == InvoiceStatus.PAID:
+    if invoice.status in (*CLOSED_STATUSES, InvoiceStatus.PAID):
         raise ValidationError(
             {"status": f"a {invoice.get_status_display().lower()} invoice cannot be {action}"}
         )
@@ -206,19 +209,8 @@ def invoice_write_off(*, invoice: Invoice) -> Invoice:
     return _close(invoice, InvoiceStatus.WRITTEN_OFF, "written off")
 
 
-def status_for_balance(*, total: Decimal, balance: Decimal, current: str) -> str:
-    """Paid / partially paid / open follow from the balance; draft, void and written off stay."""
-    if current in (InvoiceStatus.DRAFT, *TERMINAL_STATUSES):
-        return current
-    if balance == 0:
-        return InvoiceStatus.PAID
-    if balance < total:
-        return InvoiceStatus.PARTIALLY_PAID
-    return InvoiceStatus.OPEN
-
-
 def invoice_recalculate(*, invoice: Invoice) -> Invoice:
-    """Recompute balance, status and paid date from succeeded allocations.
+    """Recompute balance, status and paid date from succeeded allocations and credit notes.
 
     The caller holds the invoice row lock.
     """
@@ -226,15 +218,16 @@ def invoice_recalculate(*, invoice: Invoice) -> Invoice:
         invoice=invoice, payment__status=PaymentStatus.SUCCEEDED
     ).aggregate(total=Sum("amount"), last=Max("payment__received_at"))
     paid = applied["total"] or ZERO
+    credited = invoice_credited(invoice=invoice)
     was_paid = invoice.status == InvoiceStatus.PAID
-    if paid > invoice.total:
+    if paid + credited > invoice.total:
         raise ValidationError(
             {
                 "amount": f"invoice {invoice.number} would be over-paid "
-                f"({paid} applied to a total of {invoice.total})"
+                f"({paid} applied and {credited} credited to a total of {invoice.total})"
             }
         )
-    invoice.balance = invoice.total - paid
+    invoice.balance = invoice.total - paid - credited
     invoice.status = status_for_balance(
         total=invoice.total, balance=invoice.balance, current=invoice.status
     )
@@ -248,6 +241,57 @@ def invoice_recalculate(*, invoice: Invoice) -> Invoice:
         invoice_event(invoice=invoice, type="invoice.paid", paid_date=invoice.paid_date)
     _announce(invoice)
     return invoice
+
+
+def invoice_credited(*, invoice: Invoice) -> Decimal:
+    return (
+        InvoiceCredit.objects.filter(invoice=invoice).aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
+
+
+@transaction.atomic
+def invoice_credit_note(
+    *, invoice: Invoice, amount: Decimal, reason: str = "", reference: str = ""
+) -> InvoiceCredit:
+    """Issue a credit note: the balance drops by ``amount`` (never below zero) in the same
+    transaction as the caller's other writes."""
+    invoice = Invoice.objects.select_for_update().select_related("organization").get(pk=invoice.pk)
+    amount = Decimal(amount).quantize(CENT)
+    if amount <= 0:
+        raise ValidationError({"amount": "a credit note amount must be positive"})
+    if invoice.status in FIXED_STATUSES:
+        raise ValidationError(
+            {"amount": f"a {invoice.get_status_display().lower()} invoice cannot be credited"}
+        )
+    if amount > invoice.balance:
+        raise ValidationError(
+            {"amount": f"credit {amount} exceeds the balance {invoice.balance} of {invoice.number}"}
+        )
+    credit = InvoiceCredit.objects.create(
+        organization=invoice.organization,
+        invoice=invoice,
+        amount=amount,
+        reason=reason[:255],
+        reference=reference[:128],
+    )
+    before = snapshot(invoice, ["balance", "status"])
+    invoice_recalculate(invoice=invoice)
+    audit_record(
+        organization=invoice.organization,
+        action="invoice.credit_note",
+        instance=invoice,
+        before=before | {"credit": None},
+        after=snapshot(invoice, ["balance", "status"]) | {"credit": str(amount)},
+    )
+    return credit
+
+
+def invoice_set_disputed(*, invoice: Invoice, disputed: bool) -> Invoice:
+    """The disputed flag, set by whoever tracks disputes (the ledger does not know them)."""
+    if invoice.disputed == disputed:
+        return invoice
+    return invoice_update(invoice=invoice, disputed=disputed)
 
 
 def _announce(invoice: Invoice) -> None:

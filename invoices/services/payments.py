@@ -11,20 +11,19 @@ from django.db.models import Sum
 
 from invoices.events import payment_event
 from invoices.models import (
+    FIXED_STATUSES,
     ZERO,
     Customer,
     Invoice,
-    InvoiceStatus,
     Payment,
     PaymentAllocation,
     PaymentStatus,
 )
-from invoices.services.invoices import invoice_recalculate
+from invoices.services.invoices import invoice_credited, invoice_recalculate
 from invoices.signals import payment_changed
 from paypredict_project.audit import audit_record, snapshot
 from paypredict_project.tenancy.models import Organization
 
-UNPAYABLE_STATUSES = (InvoiceStatus.DRAFT, InvoiceStatus.VOID, InvoiceStatus.WRITTEN_OFF)
 # Allocations of these payments hold on to invoice balance (pending ones reserve it).
 COUNTED_STATUSES = (PaymentStatus.SUCCEEDED, PaymentStatus.PENDING)
 
@@ -39,7 +38,7 @@ def _validate_allocation(payment: Payment, invoice: Invoice, amount: Decimal) ->
                 f"invoice {invoice.number} in {invoice.currency}"
             }
         )
-    if invoice.status in UNPAYABLE_STATUSES:
+    if invoice.status in FIXED_STATUSES:
         raise ValidationError(
             {"allocations": f"invoice {invoice.number} is {invoice.get_status_display().lower()}"}
         )
@@ -51,7 +50,7 @@ def _validate_allocation(payment: Payment, invoice: Invoice, amount: Decimal) ->
         .aggregate(total=Sum("amount"))["total"]
         or ZERO
     )
-    open_amount = invoice.total - reserved
+    open_amount = invoice.total - reserved - invoice_credited(invoice=invoice)
     if amount > open_amount:
         raise ValidationError(
             {

@@ -12,7 +12,7 @@ from invoices.views.invoices import (
     invoice_write_off,
 )
 from invoices.views.payment_analytics import payment_analytics_page
-from invoices.views.payments import payment_list
+from invoices.views.payments import payment_detail, payment_list
 
 __all__ = [
     "customer_detail",
@@ -25,5 +25,6 @@ __all__ = [
     "invoice_void",
     "invoice_write_off",
     "payment_analytics_page",
+    "payment_detail",
     "payment_list",
 ]

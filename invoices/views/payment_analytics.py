@@ -21,13 +21,16 @@ def _charts(analytics: PaymentAnalytics) -> dict:
     return {
         "trend": bar_chart(
             [float(f.attempts) for f in trend],
-            [f.key for f in trend],
+            [f.key[:7] if analytics.period == "month" else f.key[5:] for f in trend],
             titles=[
                 f"{f.key}: {f.attempts} attempts, {f.failed} failed, success "
                 f"{f.success_rate if f.success_rate is not None else 'n/a'} %"
                 for f in trend
             ],
             line=rates,
+            line_max=100.0,
+            width=1000,
+            height=220,
         ),
         "hours": bar_chart(
             [float(v) for v in analytics.by_hour],

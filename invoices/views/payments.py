@@ -1,8 +1,9 @@
-"""Payments list: every payment, failed ones with their failure reason."""
+"""Payments: the list (failed ones with their failure reason) and one payment's page."""
 
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from invoices import selectors
@@ -66,3 +67,10 @@ def payment_list(request: DashboardRequest) -> HttpResponse:
         "slot_filters": slots.items(slots.PAYMENT_FILTERS),
     }
     return render_page_or_partial(request, "invoices/payment_list.html", "payment-table", context)
+
+
+@require_GET
+@require_org_permission("read:invoices")
+def payment_detail(request: DashboardRequest, code) -> HttpResponse:
+    payment = selectors.payment_get(organization=request.organization, code=code)
+    return render(request, "invoices/payment_detail.html", {"payment": payment})

@@ -15,9 +15,11 @@ logger = logging.getLogger(__name__)
 
 def connect_payment_risk() -> None:
     from invoices.signals import ledger_imported, payment_changed
+    from predictions.payment_risk.page_slots import register_payment_risk_slots
 
     payment_changed.connect(_payment_changed, dispatch_uid="predictions.payment_risk")
     ledger_imported.connect(_ledger_imported, dispatch_uid="predictions.payment_risk.import")
+    register_payment_risk_slots()
 
 
 def _payment_changed(sender, payment_id, organization_id, **kwargs) -> None:

@@ -6,6 +6,8 @@ accessor ``payment.risk`` exists for joins only).
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -24,6 +26,8 @@ class ReviewStatus(models.TextChoices):
 
 
 class PaymentRisk(models.Model):
+    # Public id (API cursors and the review URL never carry a database key).
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     payment = models.OneToOneField(Payment, on_delete=models.CASCADE, related_name="risk")
     score = models.FloatField(validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])

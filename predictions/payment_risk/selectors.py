@@ -164,3 +164,13 @@ def payment_risk_for_customer(*, organization: Organization, customer) -> dict:
 
 def payment_get_for_risk(*, organization: Organization, payment_id: int) -> Payment | None:
     return ledger.payment_list(organization=organization).filter(pk=payment_id).first()
+
+
+def payment_risk_summary(*, organization: Organization) -> dict:
+    """Counts for the payments page: flagged, and flagged still waiting for a review."""
+    flagged = payment_risk_list(organization=organization).filter(flagged=True)
+    return {
+        "flagged_count": flagged.count(),
+        "unreviewed_count": flagged.filter(review_status=ReviewStatus.NONE).count(),
+        "threshold": payment_risk_threshold(organization=organization),
+    }

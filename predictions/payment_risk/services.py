@@ -13,7 +13,12 @@ from django.utils import timezone
 
 from invoices.models import Payment
 from ml.models import ModelKind, ModelVersion
-from ml.payment_risk import FEATURES, PaymentRiskModel, payment_risk_features
+from ml.payment_risk import (
+    FEATURES,
+    PaymentRiskModel,
+    payment_risk_features,
+    payment_risk_features_one,
+)
 from ml.registry import get_active, load_model, promote_if_better, register_candidate
 from paypredict_project.audit import audit_record
 from paypredict_project.tenancy.models import Organization
@@ -150,11 +155,12 @@ def payment_risk_score_payment(*, payment: Payment) -> PaymentRisk | None:
     payments, invoices = selectors.payment_risk_history(
         organization=organization, customer_ids=[payment.customer_id], until=payment.received_at
     )
-    features = payment_risk_features(
+    features = payment_risk_features_one(
         payments,
+        payment.pk,
         invoices,
         processor_counts=selectors.payment_processor_counts(organization=organization),
-    ).loc[[payment.pk]]
+    )
     threshold = selectors.payment_risk_threshold(organization=organization)
     (row,) = _rows(organization, version, model, features, threshold)
     _save([row])

@@ -27,6 +27,8 @@ class Report:
     run: Callable[..., Any]  # (organization, **resolved params) -> result
     columns: tuple[str, ...]
     rows: Callable[[Any], Iterator[list]]
+    # (label, value) pairs: the few figures an e-mail summary states.
+    summary: Callable[[Any], list[tuple[str, str]]]
     # Large results are lists on the page: it shows the first rows and links the CSV.
     listing: bool = False
 
@@ -114,6 +116,54 @@ def _high_risk_rows(queryset) -> Iterator[list]:
         ]
 
 
+def _money(value, currency: str) -> str:
+    return "n/a" if value is None else f"{value:,.2f} {currency}"
+
+
+def _ratio(value, unit: str) -> str:
+    return "n/a" if value is None else f"{value}{unit}"
+
+
+def _ar_summary(result: dict) -> list[tuple[str, str]]:
+    base = result["base_currency"]
+    return [
+        ("Open balance", _money(result["open_balance"], base)),
+        (
+            "Overdue",
+            f"{_money(result['overdue_balance'], base)}"
+            f" ({_ratio(result['overdue_percent'], ' %')})",
+        ),
+        ("DSO", _ratio(result["dso_days"], " days")),
+        ("CEI", _ratio(result["cei_percent"], " %")),
+    ]
+
+
+def _daily_summary(result: selectors.DailySummary) -> list[tuple[str, str]]:
+    p = result.payments
+    lines = [
+        ("Day", result.date.isoformat()),
+        ("Payments received", f"{p.received_count} ({_money(p.received, result.base_currency)})"),
+        ("Failed attempts", str(p.failed)),
+        ("Success rate", _ratio(p.success_rate, " %")),
+        (
+            "New invoices",
+            f"{result.new_invoices} ({_money(result.new_invoices_amount, result.base_currency)})",
+        ),
+    ]
+    return lines + [(extra["label"], str(extra["count"])) for extra in result.extra]
+
+
+def _count_summary(label: str) -> Callable[[Any], list[tuple[str, str]]]:
+    def summary(result) -> list[tuple[str, str]]:
+        count = len(result.rows) if hasattr(result, "rows") else result.count()
+        lines = [(label, str(count))]
+        if getattr(result, "message", ""):
+            lines.append(("Note", result.message))
+        return lines
+
+    return summary
+
+
 REPORTS: dict[str, Report] = {
     report.slug: report
     for report in (
@@ -126,6 +176,7 @@ REPORTS: dict[str, Report] = {
             run=selectors.report_ar_summary,
             columns=("scope", "currency", "bucket", "amount", "count"),
             rows=_ar_rows,
+            summary=_ar_summary,
         ),
         Report(
             slug="daily-summary",
@@ -136,6 +187,7 @@ REPORTS: dict[str, Report] = {
             run=selectors.report_daily_summary,
             columns=("metric", "value", "currency"),
             rows=_daily_rows,
+            summary=_daily_summary,
         ),
         Report(
             slug="failed-payments",
@@ -159,6 +211,7 @@ REPORTS: dict[str, Report] = {
                 "id",
             ),
             rows=_failed_rows,
+            summary=_count_summary("Failed payment attempts"),
             listing=True,
         ),
         Report(
@@ -181,6 +234,7 @@ REPORTS: dict[str, Report] = {
                 "id",
             ),
             rows=_sla_rows,
+            summary=_count_summary("Items past their SLA"),
         ),
         Report(
             slug="high-risk",
@@ -203,6 +257,7 @@ REPORTS: dict[str, Report] = {
                 "invoice_id",
             ),
             rows=_high_risk_rows,
+            summary=_count_summary("High-risk open invoices"),
             listing=True,
         ),
     )

@@ -15,6 +15,7 @@ from ml.payment_risk import (
     _flatten,
     _raw_scores,
     payment_risk_features,
+    payment_risk_features_one,
 )
 
 DAY = 86400
@@ -207,11 +208,14 @@ def test_it_scores_one_payment_in_well_under_ten_milliseconds():
     frame, _ = planted_world()
     model = PaymentRiskModel.fit(payment_risk_features(frame))
     one = frame[frame["customer"] == 5]
-    payment_risk_features(one)  # warm up
-    started = time.perf_counter()
-    for _ in range(20):
-        model.score(payment_risk_features(one).iloc[[-1]], explain_above=0.0)
-    assert (time.perf_counter() - started) / 20 < 0.010
+    last = int(one["id"].iloc[-1])
+    timings = []
+    for _ in range(21):
+        started = time.perf_counter()
+        model.score(payment_risk_features_one(one, last), explain_above=0.0)
+        timings.append(time.perf_counter() - started)
+    # The median: a shared CI machine may stall any single run.
+    assert sorted(timings)[10] < 0.010
 
 
 def test_it_refuses_to_train_on_almost_nothing():
@@ -241,3 +245,23 @@ def test_a_retrained_risk_model_replaces_the_active_one(db, settings, tmp_path):
     versions[0].refresh_from_db()
     assert versions[0].status == ModelStatus.RETIRED
     assert isinstance(load_model(versions[1]), PaymentRiskModel)
+
+
+def test_its_one_payment_path_matches_the_batch_features():
+    frame, _ = planted_world()
+    later = frame["received_at"].max() + DAY
+    for minutes in (0, 5, 10):
+        frame = add(frame, customer=7, received_at=later + minutes * 60, status="failed")
+    frame = add(frame, customer=7, received_at=later + 900, amount=99999.0, method="card")
+    invoices = invoices_for(frame)
+    counts = {"jpm": 400, "swift": 400, "stripe": 400}
+    rng = np.random.default_rng(0)
+    for customer in (5, 6, 7, 9):
+        mine = frame[frame["customer"] == customer]
+        mine_invoices = invoices[invoices["customer"] == customer]
+        batch = payment_risk_features(mine, mine_invoices, processor_counts=counts)
+        for payment_id in [*rng.choice(mine["id"], 4), mine["id"].iloc[-1]]:
+            one = payment_risk_features_one(
+                mine, int(payment_id), mine_invoices, processor_counts=counts
+            )
+            pd.testing.assert_frame_equal(one, batch.loc[[payment_id], one.columns])

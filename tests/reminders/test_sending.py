@@ -191,3 +191,9 @@ def test_a_provider_confirmation_settles_an_orphaned_sending_row(org, customer, 
     )
     reminder.refresh_from_db()
     assert reminder.status == ReminderStatus.SENT and not reminder.delivery_unknown
+
+
+def test_an_unconfigured_provider_webhook_is_not_there(client, settings):
+    settings.ANYMAIL = {}
+    assert client.post("/anymail/mailgun/tracking/", {}).status_code == 404
+    assert client.post("/anymail/sendgrid/tracking/", {}).status_code == 404

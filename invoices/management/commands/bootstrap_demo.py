@@ -26,7 +26,9 @@ DEMO_MEMBERS = (
 )
 DEMO_SIZE = {"customers": 300, "invoices": 30_000, "seed": 42}
 # Commands other apps provide; each runs for the demo org after a fresh seed when present.
-AFTER_SEED_HOOKS = ("train_payment_model", "score_invoices")
+AFTER_SEED_HOOKS = ("train_payment_model", "score_invoices", "train_payment_risk")
+# Idempotent commands of other apps run on every start (e.g. today's reminders are drafted).
+EVERY_RUN_HOOKS = ("plan_reminders", "schedule_demo_reports")
 
 
 class Command(BaseCommand):
@@ -63,7 +65,8 @@ class Command(BaseCommand):
                 seed=options["seed"],
             )
         if (seeded or options["train"]) and not options["skip_models"]:
-            self._run_hooks(organization)
+            self._run_hooks(organization, AFTER_SEED_HOOKS)
+        self._run_hooks(organization, EVERY_RUN_HOOKS)
         if not demo_logins:
             self.stdout.write(
                 "No demo logins: they are created only on the embedded database (DATABASE_URL "
@@ -118,9 +121,9 @@ class Command(BaseCommand):
         self.stdout.write(f"seeded {organization.slug}: {counts} in {result.seconds:.1f}s")
         return True
 
-    def _run_hooks(self, organization: Organization) -> None:
+    def _run_hooks(self, organization: Organization, names: tuple[str, ...]) -> None:
         available = get_commands()
-        for name in AFTER_SEED_HOOKS:
+        for name in names:
             if name not in available:
                 continue
             self.stdout.write(f"running {name} --org {organization.slug}")
