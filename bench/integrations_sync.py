@@ -1,7 +1,7 @@
 """Benchmark: a full QuickBooks sync of 10,000 invoices (with lines) and their payments from
 the local fake server, then an idempotent re-run.
 
-    .venv/bin/python -m bench.integrations_sync [--invoices 10000] [--customers 500] [--page-size 1000]
+    .venv/bin/python -m bench.integrations_sync [--invoices N] [--customers N] [--page-size N]
 
 Runs against the PostgreSQL server of DATABASE_URL (or the embedded one) in a separate database,
 ``paypredict_bench_integrations``, dropped and re-created each run. The fake QuickBooks runs in

@@ -21,14 +21,17 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 
 from invoices.models import (
+    FIXED_STATUSES,
     ZERO,
     Customer,
     Invoice,
+    InvoiceCredit,
     InvoiceLine,
     InvoiceStatus,
     Payment,
     PaymentAllocation,
     PaymentStatus,
+    status_for_balance,
 )
 from invoices.services.customers import customer_create, customer_update
 from invoices.services.invoices import (
@@ -37,7 +40,6 @@ from invoices.services.invoices import (
     _build_lines,
     invoice_create,
     invoice_recalculate,
-    status_for_balance,
 )
 from invoices.services.invoices import (
     _announce as _announce_invoice,
@@ -46,13 +48,12 @@ from invoices.services.payments import (
     COUNTED_STATUSES as COUNTED,
 )
 from invoices.services.payments import (
-    UNPAYABLE_STATUSES,
+    _announce as _announce_payment,
+)
+from invoices.services.payments import (
     _lock_invoices,
     _validate_allocation,
     payment_record,
-)
-from invoices.services.payments import (
-    _announce as _announce_payment,
 )
 from invoices.signals import ledger_imported
 from paypredict_project.audit import audit_record, snapshot
@@ -511,6 +512,8 @@ def payments_create_external(
         .annotate(total=Sum("amount"))
         .values_list("invoice_id", "total")
     )
+    for invoice_id, credited in _credited(touched).items():
+        reserved[invoice_id] = reserved.get(invoice_id, ZERO) + credited
     new_payments, allocations = [], []
     for item in payments:
         wanted = _wanted_allocations(item.allocations)
@@ -536,7 +539,7 @@ def payments_create_external(
         for invoice_id, (_, amount) in wanted.items():
             invoice = locked[invoice_id]
             # The same checks payment_record makes, against what this batch already reserved.
-            if invoice.currency != payment.currency or invoice.status in UNPAYABLE_STATUSES:
+            if invoice.currency != payment.currency or invoice.status in FIXED_STATUSES:
                 _validate_allocation(payment, invoice, amount)
             if amount <= 0 or reserved.get(invoice_id, ZERO) + amount > invoice.total:
                 raise ValidationError(
@@ -559,6 +562,15 @@ def payments_create_external(
     return new_payments
 
 
+def _credited(invoice_ids: set[int]) -> dict[int, Decimal]:
+    return dict(
+        InvoiceCredit.objects.filter(invoice_id__in=invoice_ids)
+        .values_list("invoice_id")
+        .annotate(total=Sum("amount"))
+        .values_list("invoice_id", "total")
+    )
+
+
 def _recalculate_bulk(organization: Organization, invoices: dict[int, Invoice]) -> None:
     """invoice_recalculate for many locked invoices at once (one read, one write)."""
     applied = {
@@ -569,10 +581,11 @@ def _recalculate_bulk(organization: Organization, invoices: dict[int, Invoice]) 
         .values("invoice_id")
         .annotate(total=Sum("amount"), last=Max("payment__received_at"))
     }
+    credited = _credited(set(invoices))
     tz = organization.tzinfo
     for pk, invoice in invoices.items():
         row = applied.get(pk, {"total": ZERO, "last": None})
-        invoice.balance = invoice.total - (row["total"] or ZERO)
+        invoice.balance = invoice.total - (row["total"] or ZERO) - credited.get(pk, ZERO)
         invoice.status = status_for_balance(
             total=invoice.total, balance=invoice.balance, current=invoice.status
         )
