@@ -7,6 +7,8 @@ class DisputesConfig(AppConfig):
     name = "disputes"
 
     def ready(self) -> None:
+        from disputes import inbound
         from disputes.page_slots import register_page_slots
 
         register_page_slots()
+        inbound.connect()
