@@ -94,3 +94,38 @@ def customer_disputes(*, customer) -> list[Dispute]:
         .select_related("invoice")
         .order_by("-opened_at")[:20]
     )
+
+
+def disputes_past_sla(*, organization: Organization, now) -> list:
+    """Active disputes past their SLA due time, longest overdue first (the SLA report)."""
+    from django.urls import reverse
+
+    from paypredict_project.report_sources import SlaBreach
+
+    late = (
+        dispute_list(organization=organization)
+        .filter(status__in=ACTIVE_STATUSES, sla_due_at__lt=now)
+        .order_by("sla_due_at")
+    )
+    return [
+        SlaBreach(
+            kind="dispute",
+            code=str(d.code),
+            reference=d.invoice.number if d.invoice else (d.subject or "unlinked e-mail"),
+            customer_code=str(d.customer.code) if d.customer else "",
+            customer_name=d.customer.name if d.customer else d.sender,
+            status=d.status,
+            opened_at=d.opened_at,
+            due_at=d.sla_due_at,
+            amount=d.amount,
+            currency=d.currency,
+            url=reverse("dispute-detail", args=[d.code]),
+        )
+        for d in late
+    ]
+
+
+def disputes_opened_count(*, organization: Organization, start_at, end_at) -> int:
+    return Dispute.objects.filter(
+        organization=organization, opened_at__gte=start_at, opened_at__lt=end_at
+    ).count()
