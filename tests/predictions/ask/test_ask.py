@@ -185,16 +185,18 @@ HOSTILE_SQL = [
 ]
 
 
-@pytest.mark.parametrize("sql", HOSTILE_SQL)
-def test_hostile_sql_from_the_llm_is_refused_and_changes_nothing(ledger, fake_openai, sql):
-    fake_openai.reply({"sql": sql, "explanation": "as asked"})
+def test_hostile_sql_from_the_llm_is_refused_and_changes_nothing(ledger, fake_openai):
+    # One test for all of them: each would otherwise pay for a committed-database reset.
     before = _payment_count()
-    answer = _ask(ledger, "how many payments did we get")
-    assert answer.refused.startswith("query refused: ")
-    # The built-in parser still answers the question, from the organization's rows only.
-    assert answer.path == "parser"
-    assert sum(row[1] for row in answer.rows) == 5
+    for sql in HOSTILE_SQL:
+        fake_openai.reply({"sql": sql, "explanation": "as asked"})
+        answer = _ask(ledger, "how many payments did we get")
+        assert answer.refused.startswith("query refused: "), sql
+        # The built-in parser still answers, from the organization's rows only.
+        assert answer.path == "parser", sql
+        assert sum(row[1] for row in answer.rows) == 5, sql
     assert _payment_count() == before
+    assert len(fake_openai.requests) == len(HOSTILE_SQL)
 
 
 def test_another_organizations_rows_stay_out_of_reach(ledger, fake_openai, other_org):
