@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Q
 
 from disputes import services
-from disputes.models import Dispute
+from disputes.models import Dispute, DisputeChannel
 from ml.dispute_labels import DISPUTE_LABELS
 from ml.models import ModelKind, ModelStatus, ModelVersion
 from paypredict_project.tenancy.models import Organization
@@ -165,7 +165,19 @@ def classify_disputes(*, dispute_ids: Sequence[int]) -> int:
                 model_version=version.version,
                 threshold=classifier.threshold,
             )
+    _suggest_for([d for d in disputes if d.channel != DisputeChannel.DEMO])
     return done
+
+
+def _suggest_for(disputes: list[Dispute]) -> None:
+    """Draft the suggestion (rules, plus the LLM when configured) for new live disputes;
+    demo history is not sent to an LLM in bulk."""
+    from disputes.suggestions import suggest
+
+    for dispute in disputes:
+        dispute.refresh_from_db()
+        if dispute.invoice_id is not None and dispute.is_active:
+            services.dispute_store_suggestion(dispute=dispute, suggestion=suggest(dispute))
 
 
 def _model_text(dispute: Dispute) -> str:

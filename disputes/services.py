@@ -427,3 +427,59 @@ def dispute_sla_set(*, organization: Organization, category: str, hours: int) ->
         if dispute.effective_category == category:
             dispute.sla_due_at = _sla_due(dispute)
             dispute.save(update_fields=["sla_due_at", "updated_at"])
+
+
+DEMO_RESOLUTIONS = {
+    "voided": ResolutionKind.CREDIT_NOTE,
+    "short_paid": ResolutionKind.WRITTEN_OFF,
+    "paid_in_full": ResolutionKind.DOCUMENTS_SENT,
+}
+
+
+@transaction.atomic
+def disputes_import_demo(*, organization: Organization) -> int:
+    """Turn the demo generator's dispute notes (``Invoice.attributes["dispute"]``) into
+    Dispute rows, once per invoice. The generator's category is kept only as
+    ``demo_category`` (ground truth for evaluation), never as a confirmed label. The ledger
+    already carries the history (flags, voids, short payments), so rows are bulk-written."""
+    done = set(
+        Dispute.objects.filter(organization=organization, channel=DisputeChannel.DEMO).values_list(
+            "invoice_id", flat=True
+        )
+    )
+    invoices = Invoice.objects.filter(
+        organization=organization, attributes__has_key="dispute"
+    ).only("pk", "customer_id", "currency", "attributes")
+    tz = organization.tzinfo
+    rows = []
+    for invoice in invoices.iterator(chunk_size=2000):
+        if invoice.pk in done:
+            continue
+        note = invoice.attributes["dispute"]
+        opened = dt.datetime.combine(dt.date.fromisoformat(note["opened_on"]), dt.time(9), tz)
+        resolved = note.get("status") == "resolved"
+        category = note.get("category", "")
+        rows.append(
+            Dispute(
+                organization=organization,
+                invoice_id=invoice.pk,
+                customer_id=invoice.customer_id,
+                channel=DisputeChannel.DEMO,
+                text=note["text"],
+                amount=Decimal(str(note["amount"])) if note.get("amount") else None,
+                currency=invoice.currency,
+                demo_category=category,
+                status=DisputeStatus.RESOLVED if resolved else DisputeStatus.OPEN,
+                resolution=DEMO_RESOLUTIONS.get(note.get("resolution") or "", ""),
+                resolution_note="demo history" if resolved else "",
+                opened_at=opened,
+                resolved_at=(
+                    dt.datetime.combine(dt.date.fromisoformat(note["resolved_on"]), dt.time(17), tz)
+                    if resolved and note.get("resolved_on")
+                    else None
+                ),
+                sla_due_at=opened + dt.timedelta(hours=UNCLASSIFIED_SLA_HOURS),
+            )
+        )
+    Dispute.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)

@@ -104,6 +104,12 @@ class SyncRun(models.Model):
     def __str__(self) -> str:
         return f"sync {self.connection_id} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
 
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds(), 1)
+
 
 class SyncCursor(models.Model):
     """Where a connection's sync of one entity stands.

@@ -19,8 +19,8 @@ from decimal import InvalidOperation
 from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
-from django.db import transaction
 from django.utils import timezone
 
 from integrations.http import ApiClient, BudgetExhausted, ProviderError
@@ -204,9 +204,13 @@ def _apply_page(
             connection=connection, entity=entity, external_id__in=[k[0] for k in keyed]
         ).values_list("external_id", "version")
     )
-    for external_id, version, record in keyed:
-        if known.get(external_id) == version:
-            state.count(entity, "skipped")
+    pending = [k for k in keyed if known.get(k[0]) != k[1]]
+    state.counts.setdefault(entity, dict.fromkeys(ACTIONS, 0))["skipped"] += len(keyed) - len(
+        pending
+    )
+    done = _apply_new_in_bulk(state, adapter, connection, entity, pending, known)
+    for external_id, version, record in pending:
+        if external_id in done:
             continue
         try:
             with transaction.atomic():
@@ -223,6 +227,41 @@ def _apply_page(
             state.error(entity, external_id, f"malformed record: {_describe(exc)}")
         else:
             state.count(entity, "skipped" if action == "unchanged" else action)
+
+
+def _apply_new_in_bulk(
+    state: RunState,
+    adapter: Adapter,
+    connection: Connection,
+    entity: str,
+    pending: list[tuple[str, str, dict[str, Any]]],
+    known: dict[str, str],
+) -> set[str]:
+    """Records this connection never applied go to the adapter's batch path when it has one
+    (a first sync: one INSERT per table for the page). If the batch is refused, nothing of it
+    stays and every record is applied one by one, so the refused one is named."""
+    fresh = [(eid, version, record) for eid, version, record in pending if eid not in known]
+    apply_new = getattr(adapter, "apply_new", None)
+    if not fresh or apply_new is None:
+        return set()
+    versions = {eid: version for eid, version, _ in fresh}
+    try:
+        with transaction.atomic():
+            created = apply_new(entity, [record for _, _, record in fresh])
+            SyncedRecord.objects.bulk_create(
+                [
+                    SyncedRecord(
+                        connection=connection, entity=entity, external_id=eid, version=versions[eid]
+                    )
+                    for eid in created
+                ]
+            )
+    except (ValidationError, IntegrityError) as exc:
+        logger.info("%s page of %s applied row by row: %s", entity, connection, exc)
+        return set()
+    for _ in created:
+        state.count(entity, "created")
+    return set(created)
 
 
 def _describe(exc: Exception) -> str:

@@ -98,6 +98,13 @@ EXPORTS: dict[str, ExportSpec] = {
             ("paid_date", "paid_date"),
             ("source", "source"),
             ("id", "code"),
+            # The current prediction (reverse relation of predictions.Prediction; empty when
+            # not scored). Not import fields: an import ignores them.
+            ("risk_level", "prediction__risk_level"),
+            ("p_late", "prediction__p_late"),
+            ("p_at_risk", "prediction__risk_probability"),
+            ("money_at_risk", "prediction__money_at_risk"),
+            ("expected_date", "prediction__expected_date"),
         ),
     ),
     "customers": ExportSpec(

@@ -9,6 +9,7 @@ from django.dispatch import Signal
 invoice_changed = Signal()
 # kwargs: payment_id, organization_id. Sent after commit.
 payment_changed = Signal()
-# kwargs: organization_id, kind ("invoices" | "customers" | "payments"), created, updated.
-# Sent after commit by a bulk CSV import instead of one event per row.
+# kwargs: organization_id, kind ("invoices" | "customers" | "payments" | "demo"), created,
+# updated. Sent after commit by a bulk load (CSV import, demo seeding) instead of one event
+# per row.
 ledger_imported = Signal()

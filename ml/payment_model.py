@@ -528,11 +528,13 @@ class PaymentModel:
         *,
         due_in_days: np.ndarray,
         age_days: np.ndarray | None = None,
+        horizon_days: np.ndarray | None = None,
     ) -> pd.DataFrame:
         """Per-invoice summary of the payment-date distribution (days counted from issue).
 
         With ``age_days`` the distribution is conditioned on the invoice still being unpaid
         ``age_days`` after issue: P(T <= d | T > age) = (F(d) - F(age)) / (1 - F(age)).
+        With ``horizon_days`` (per row, from issue) it also returns ``p_paid_horizon``.
         """
         mu, p, _ = self._parts(X)
         due = np.maximum(np.asarray(due_in_days, dtype=float), 0.5)
@@ -552,8 +554,10 @@ class PaymentModel:
                 out = np.maximum(out, np.asarray(age_days, dtype=float))
             return out
 
+        extra = {} if horizon_days is None else {"p_paid_horizon": cond_cdf(horizon_days)}
         return pd.DataFrame(
             {
+                **extra,
                 "p_paid_by_due": cond_cdf(due),
                 "p_paid_30": cond_cdf(due + 30),
                 "p_paid_60": cond_cdf(due + 60),

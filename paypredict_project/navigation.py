@@ -27,6 +27,8 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Payments", "payment-list", "read:invoices"),
     NavItem("Payment analytics", "payment-analytics", "read:invoices"),
     NavItem("Forecast", "forecast", "read:predictions"),
+    NavItem("Disputes", "dispute-queue", "read:invoices"),
+    NavItem("Ask", "ask", "read:invoices"),
     NavItem("Reminders", "reminder-queue", "read:invoices"),
     NavItem("Reports", "report-index", "read:invoices"),
     NavItem("Models", "model-list", "admin"),

@@ -80,6 +80,8 @@ class Column:
     queryset: Callable[[QuerySet], QuerySet] | None = None
     permission: str | None = None
     order: int = 100
+    # A sort key (one of ``sorts``, "-" for descending) proposed as the list's opening order.
+    default_sort: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,11 @@ def column_sorts(slot: str) -> dict[str, tuple[str, ...]]:
     for column in items(slot):
         sorts.update(column.sorts)
     return sorts
+
+
+def default_sort(slot: str) -> str:
+    """The opening sort proposed by the first column (by order) that proposes one; ""."""
+    return next((column.default_sort for column in items(slot) if column.default_sort), "")
 
 
 def prepare_queryset(slot: str, queryset: QuerySet) -> QuerySet:

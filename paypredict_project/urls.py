@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("invoices.csv_api_urls")),
     path("", include("predictions.api_urls")),
     path("", include("reminders.api_urls")),
+    path("", include("disputes.api_urls")),
     path("", include("predictions.reports.api_urls")),
 ]
 
@@ -37,6 +38,7 @@ urlpatterns = [
     path("", include("invoices.csv_urls")),
     path("", include("predictions.urls")),
     path("", include("reminders.urls")),
+    path("", include("disputes.urls")),
     path("", include("predictions.reports.urls")),
 ]
 

@@ -16,8 +16,8 @@ from predictions.models import (
 class RiskThresholdsAdmin(admin.ModelAdmin):
     list_display = (
         "organization",
-        "high_below",
-        "medium_below",
+        "high_at_risk",
+        "medium_at_risk",
         "customer_high_score",
         "customer_medium_score",
         "updated_at",
@@ -26,7 +26,14 @@ class RiskThresholdsAdmin(admin.ModelAdmin):
 
 @admin.register(Prediction)
 class PredictionAdmin(admin.ModelAdmin):
-    list_display = ("invoice", "organization", "risk_level", "p_paid_by_due", "expected_date")
+    list_display = (
+        "invoice",
+        "organization",
+        "risk_level",
+        "risk_probability",
+        "money_at_risk",
+        "expected_date",
+    )
     list_filter = ("risk_level", "organization")
     list_select_related = ("invoice", "organization")
     raw_id_fields = ("invoice", "model_version")

@@ -14,6 +14,7 @@ from predictions.apis import (
     PredictionListApi,
     PredictionRescoreApi,
 )
+from predictions.ask.apis import AskApi
 from predictions.payment_risk.apis import FlaggedPaymentsReportApi, PaymentRiskReviewApi
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     path("forecast", ForecastApi.as_view(), name="forecast"),
     path("forecast/refresh", ForecastRefreshApi.as_view(), name="forecast-refresh"),
     path("models", ModelVersionListApi.as_view(), name="model-list"),
+    path("ask", AskApi.as_view(), name="ask"),
     path(
         "reports/flagged-payments",
         FlaggedPaymentsReportApi.as_view(),

@@ -64,10 +64,20 @@ class PredictionOutputSerializer(serializers.Serializer):
     p_paid_90 = serializers.FloatField()
     expected_date = serializers.DateField(help_text="median predicted payment date")
     interval = serializers.SerializerMethodField()
+    p_late = serializers.FloatField(
+        help_text="likely late: P(paid after the due date); 1 once past due and unpaid"
+    )
     risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
     risk_probability = serializers.FloatField(
-        help_text="probability of payment by the next milestone, the basis of risk_level"
+        help_text="at risk: P(not paid within 30 days after due; once past due, within the "
+        "next 30 days), the basis of risk_level"
     )
+    money_at_risk = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=2,
+        help_text="expected money at risk: balance x risk_probability, in base_currency",
+    )
+    base_currency = serializers.CharField(source="organization.base_currency")
     factors = FactorSerializer(many=True)
 
     class Meta:
@@ -92,7 +102,7 @@ class PredictionFilter(filters.FilterSet):
 
 
 class PredictionCursorPagination(CursorPagination):
-    ordering = ("risk_probability",)
+    ordering = ("-money_at_risk",)
 
 
 class PredictionListApi(ApiAuthMixin, GenericAPIView):
@@ -100,8 +110,15 @@ class PredictionListApi(ApiAuthMixin, GenericAPIView):
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = PredictionFilter
     pagination_class = PredictionCursorPagination
-    ordering_fields = ["risk_probability", "expected_date", "p_paid_by_due", "scored_at"]
-    ordering = ["risk_probability"]
+    ordering_fields = [
+        "money_at_risk",
+        "risk_probability",
+        "p_late",
+        "expected_date",
+        "p_paid_by_due",
+        "scored_at",
+    ]
+    ordering = ["-money_at_risk"]
     OutputSerializer = PredictionOutputSerializer
 
     def get_queryset(self):
@@ -114,7 +131,7 @@ class PredictionListApi(ApiAuthMixin, GenericAPIView):
 
     @extend_schema(tags=TAGS, responses=PredictionOutputSerializer(many=True))
     def get(self, request):
-        """Current predictions of open invoices, riskiest first."""
+        """Current predictions of open invoices, most expected money at risk first."""
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         data = self.OutputSerializer(page, many=True, context={"request": request}).data

@@ -12,10 +12,11 @@ class PredictionsConfig(AppConfig):
 
     def ready(self) -> None:
         # The ledger announces changes; predictions subscribe (the ledger imports nothing here).
-        from invoices.signals import invoice_changed, payment_changed
+        from invoices.signals import invoice_changed, ledger_imported, payment_changed
 
         invoice_changed.connect(_invoice_changed, dispatch_uid="predictions.invoice_changed")
         payment_changed.connect(_payment_changed, dispatch_uid="predictions.payment_changed")
+        ledger_imported.connect(_ledger_imported, dispatch_uid="predictions.ledger_imported")
         from predictions.payment_risk.hooks import connect_payment_risk
 
         connect_payment_risk()
@@ -41,3 +42,12 @@ def _payment_changed(sender, payment_id, organization_id, **kwargs) -> None:
         on_payment_changed(payment_id=payment_id, organization_id=organization_id)
     except Exception:
         logger.exception("could not schedule rescoring for payment %s", payment_id)
+
+
+def _ledger_imported(sender, organization_id, kind, **kwargs) -> None:
+    from predictions.services.rescoring import on_ledger_imported
+
+    try:
+        on_ledger_imported(organization_id=organization_id, kind=kind)
+    except Exception:
+        logger.exception("could not schedule rescoring after an import into %s", organization_id)

@@ -87,3 +87,42 @@ def sparkline(
         f"{i * step:.1f},{height - 2 - (height - 4) * min(max(v, 0.0), top) / top:.1f}"
         for i, v in enumerate(values)
     )
+
+
+@dataclass
+class BarChart:
+    width: int
+    height: int
+    left: int
+    bars: list[dict] = field(default_factory=list)
+    ticks: list[dict] = field(default_factory=list)
+
+
+def bar_chart(labels: list[str], values: list[float], *, width: int = 900) -> BarChart | None:
+    """Bars for one numeric column by label (Ask answers, small rankings); None when the
+    values cannot be drawn (nothing positive to show)."""
+    if not values or max(values) <= 0:
+        return None
+    height, left, bottom, top = 260, 70, 40, 10
+    ceiling = nice_ceiling(max(values))
+    plot_h, step = height - bottom - top, (width - left) / len(values)
+    chart = BarChart(width=width, height=height, left=left)
+    for fraction in (0, 0.25, 0.5, 0.75, 1):
+        y = top + plot_h * (1 - fraction)
+        chart.ticks.append({"y": round(y, 1), "label": short_money(ceiling * fraction)})
+    for index, (label, value) in enumerate(zip(labels, values, strict=True)):
+        bar_h = plot_h * max(value, 0) / ceiling
+        chart.bars.append(
+            {
+                "x": round(left + index * step + step * 0.15, 1),
+                "y": round(top + plot_h - bar_h, 1),
+                "w": round(step * 0.7, 1),
+                "h": round(bar_h, 1),
+                "label": label,
+                "label_x": round(left + index * step + step / 2, 1),
+                "label_y": height - bottom + 16,
+                "value": value,
+                "show_label": len(values) <= 16 or index % max(1, len(values) // 12) == 0,
+            }
+        )
+    return chart

@@ -32,16 +32,18 @@ class RiskLevel(models.TextChoices):
 class RiskThresholds(models.Model):
     """Per-organization cut-offs, editable by an admin.
 
-    An invoice is high risk when its probability of being paid by the next milestone
-    (due date, then 30/60/90 days past due) is below ``high_below``, medium below
-    ``medium_below``, low otherwise. Customers are graded on their 0-100 score.
+    An invoice's level is graded on its probability of being AT RISK: not paid within 30
+    days after its due date (once past due: not paid within the next 30 days). High when
+    that probability is at least ``high_at_risk``, medium from ``medium_at_risk``, low
+    otherwise. The defaults make High a short list a collector can work in a week
+    (docs/predictions.md has the measured shares). Customers are graded on their 0-100 score.
     """
 
     organization = models.OneToOneField(
         Organization, on_delete=models.CASCADE, related_name="risk_thresholds"
     )
-    high_below = models.FloatField(default=0.4, validators=UNIT)
-    medium_below = models.FloatField(default=0.7, validators=UNIT)
+    high_at_risk = models.FloatField(default=0.5, validators=UNIT)
+    medium_at_risk = models.FloatField(default=0.2, validators=UNIT)
     customer_high_score = models.FloatField(
         default=60.0, validators=[MinValueValidator(0.0), MaxValueValidator(100.0)]
     )
@@ -54,12 +56,12 @@ class RiskThresholds(models.Model):
         verbose_name_plural = "risk thresholds"
         constraints = [
             models.CheckConstraint(
-                condition=Q(high_below__gte=0) & Q(medium_below__lte=1),
-                name="risk_thresholds_in_unit_range",
+                condition=Q(medium_at_risk__gte=0) & Q(high_at_risk__lte=1),
+                name="risk_thresholds_at_risk_in_unit_range",
             ),
             models.CheckConstraint(
-                condition=Q(high_below__lte=F("medium_below")),
-                name="risk_thresholds_high_below_medium",
+                condition=Q(medium_at_risk__lte=F("high_at_risk")),
+                name="risk_thresholds_medium_at_risk_below_high",
             ),
             models.CheckConstraint(
                 condition=Q(customer_medium_score__lte=F("customer_high_score")),
@@ -68,7 +70,7 @@ class RiskThresholds(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organization}: high<{self.high_below}, medium<{self.medium_below}"
+        return f"{self.organization}: high>={self.high_at_risk}, medium>={self.medium_at_risk}"
 
     def level_for_score(self, score: float) -> str:
         if score >= self.customer_high_score:
@@ -91,9 +93,14 @@ class PredictionFields(models.Model):
     expected_date = models.DateField()
     lower_date = models.DateField()
     upper_date = models.DateField()
-    # The probability the risk level was graded on (paid by the next milestone).
+    # "Likely late": P(paid after the due date); 1 once the invoice is past due unpaid.
+    p_late = models.FloatField(default=0.0, validators=UNIT)
+    # "At risk": P(not paid within 30 days after due; once past due, within the next 30
+    # days). The risk level is graded on it.
     risk_probability = models.FloatField(validators=UNIT)
     risk_level = models.CharField(max_length=8, choices=RiskLevel.choices)
+    # Expected money at risk: open balance x risk_probability, in the base currency.
+    money_at_risk = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"))
 
     class Meta:
         abstract = True
@@ -118,6 +125,7 @@ class Prediction(PredictionFields):
             # Worklist risk filter and the "high risk over a threshold" report.
             models.Index(fields=["organization", "risk_level"]),
             models.Index(fields=["organization", "expected_date"]),
+            models.Index(fields=["organization", "-money_at_risk"]),
         ]
         constraints = [
             models.CheckConstraint(

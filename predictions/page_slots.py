@@ -57,12 +57,17 @@ def register_page_slots() -> None:
             key="predictions.prediction",
             header_template="predictions/_worklist_headers.html",
             cell_template="predictions/_worklist_cells.html",
-            cells=3,
+            cells=4,
             # Through the reverse relation of Prediction (the current prediction per invoice).
+            # risk = P(at risk), so "-risk" is riskiest first; at_risk = expected money at
+            # risk, unscored invoices after it oldest due first.
             sorts={
                 "risk": ("prediction__risk_probability",),
+                "at_risk": ("prediction__money_at_risk", "due_date"),
                 "expected_date": ("prediction__expected_date",),
             },
+            # A collector's worklist opens on the invoices that put the most money at risk.
+            default_sort="-at_risk",
             # The prediction cells join the current prediction (no query per row).
             queryset=lambda queryset: queryset.select_related("prediction"),
         ),

@@ -24,7 +24,9 @@ SELECT i.id, i.customer_id, i.issue_date, i.due_date,
               FROM {allocations} a JOIN {payments} p ON p.id = a.payment_id
              WHERE a.invoice_id = i.id)
        ) END AS paid_date,
-       i.disputed, i.status, i.attributes
+       i.disputed, i.status, i.attributes,
+       -- the open share of the total, so the balance in base currency reuses the rate above
+       CASE WHEN i.total = 0 THEN 0 ELSE i.balance / i.total END::double precision
 FROM {invoices} i
 WHERE i.organization_id = %(org)s AND i.status NOT IN {not_issued}
 ORDER BY i.issue_date, i.id
@@ -66,8 +68,9 @@ def ledger_frames(*, organization: Organization) -> tuple[pd.DataFrame, pd.DataF
 
     invoices (``ml.features.INVOICE_COLUMNS``): void and draft invoices excluded; ``amount``
     is the invoice total in the base currency (float, NaN when no rate exists for its
-    currency); ``paid_date`` only for paid invoices (written-off invoices stay NaT: they
-    were never paid, so they are right-censored); dates are ``datetime64[ns]``.
+    currency), ``balance`` (an extra column) the open balance converted the same way;
+    ``paid_date`` only for paid invoices (written-off invoices stay NaT: they were never
+    paid, so they are right-censored); dates are ``datetime64[ns]``.
     payments (``ml.features.PAYMENT_COLUMNS``): all payments, ``received_at`` as a naive
     datetime in the organization's time zone, ``amount`` in the base currency.
     """
@@ -78,10 +81,11 @@ def ledger_frames(*, organization: Organization) -> tuple[pd.DataFrame, pd.DataF
     }
     inv_sql = _sql(_INVOICES_SQL, currency="i.currency", on="i.issue_date")
     rows = _fetch(inv_sql, params)
-    invoices = pd.DataFrame(rows, columns=INVOICE_COLUMNS)
+    invoices = pd.DataFrame(rows, columns=[*INVOICE_COLUMNS, "open_share"])
     for col in ("issue_date", "due_date", "paid_date"):
         invoices[col] = pd.to_datetime(invoices[col]).astype("datetime64[ns]")
     invoices["amount"] = invoices["amount"].astype(np.float64)
+    invoices["balance"] = invoices["amount"] * invoices.pop("open_share").astype(np.float64)
     invoices["disputed"] = invoices["disputed"].astype(bool)
     invoices["attributes"] = [
         json.loads(a) if isinstance(a, str) else (a or {}) for a in invoices["attributes"]
@@ -107,7 +111,9 @@ def prediction_list(*, organization: Organization):
     from predictions.models import Prediction
 
     return scoped(
-        Prediction.objects.select_related("invoice", "invoice__customer", "model_version"),
+        Prediction.objects.select_related(
+            "invoice", "invoice__customer", "model_version", "organization"
+        ),
         organization=organization,
     ).filter(invoice__status__in=OPEN_STATUSES)
 

@@ -113,3 +113,23 @@ def viewer_client(viewer):
 @pytest.fixture
 def outsider_client(outsider):
     return _client_for(outsider)
+
+
+@pytest.fixture
+def worker(django_capture_on_commit_callbacks):
+    """Run what a request queues (transaction.on_commit → task.delay) in-process, as the
+    Celery worker would: `with worker(): client.post(...)`."""
+    from contextlib import contextmanager
+
+    from paypredict_project.celery import app
+
+    @contextmanager
+    def run():
+        app.conf.task_always_eager = True
+        try:
+            with django_capture_on_commit_callbacks(execute=True) as callbacks:
+                yield callbacks
+        finally:
+            app.conf.task_always_eager = False
+
+    return run

@@ -35,9 +35,19 @@ def test_it_serves_every_get_route_with_and_without_the_trailing_slash(owner_cli
         plain, slashed = owner_client.get(path), owner_client.get(path + "/")
         assert plain.status_code == slashed.status_code, path
         if not plain.streaming:
-            assert plain.content == slashed.content, path
+            assert _without_clock(plain) == _without_clock(slashed), path
         checked += 1
     assert checked >= 10
+
+
+def _without_clock(response):
+    # Reports state the moment they were computed ("now"); two requests differ by microseconds.
+    body = response.json()
+    return (
+        {key: value for key, value in body.items() if key != "now"}
+        if isinstance(body, dict)
+        else body
+    )
 
 
 def test_it_accepts_a_post_with_the_trailing_slash(owner_client, org):

@@ -15,16 +15,15 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from integrations.ledger import iso_date, money, received_at, synced_customer, synced_invoice
+from integrations.ledger import LedgerAdapter, SyncedRows, iso_date, money, received_at
 from integrations.models import Connection
 from integrations.quickbooks.client import QuickBooksClient
 from integrations.sync import MalformedRecord, Page
-from invoices.models import Source
+from invoices.models import Customer, Invoice, Source
 from invoices.services.external import (
-    customer_upsert_external,
-    invoice_upsert_external,
+    ExternalInvoice,
+    ExternalPayment,
     invoice_void_external,
-    payment_upsert_external,
     payment_void_external,
 )
 from invoices.services.invoices import LineInput
@@ -35,8 +34,9 @@ CDC_WINDOW = dt.timedelta(days=30)
 SOURCE = Source.QUICKBOOKS
 
 
-class QuickBooksAdapter:
+class QuickBooksAdapter(LedgerAdapter):
     source = SOURCE
+    id_keys = {"customers": "Id", "invoices": "Id", "payments": "Id"}
     entities = ("customers", "invoices", "payments", "deleted")
 
     def __init__(self, connection: Connection, client: QuickBooksClient | None = None) -> None:
@@ -45,6 +45,8 @@ class QuickBooksAdapter:
         self.qbo = client or QuickBooksClient(connection)
         self.client = self.qbo.api
         self.page_size = min(settings.INTEGRATIONS_PAGE_SIZE, 1000)
+        self.customers = SyncedRows(self.organization, SOURCE, Customer)
+        self.invoices = SyncedRows(self.organization, SOURCE, Invoice)
 
     # ------------------------------------------------------------------ fetching
     def fetch(self, entity: str, *, since: dt.datetime | None, position: int) -> Page:
@@ -81,69 +83,67 @@ class QuickBooksAdapter:
         return str(record["Id"]), str(record["SyncToken"])
 
     # ------------------------------------------------------------------ applying
-    def apply(self, entity: str, record: dict[str, Any]) -> str:
-        return getattr(self, f"_apply_{entity}")(record)
-
-    def _apply_customers(self, record: dict[str, Any]) -> str:
+    def _customer_fields(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The customer as the ledger takes it; None when it cannot be read (left to the
+        one-by-one path, which records why)."""
         name = record.get("DisplayName") or record.get("CompanyName") or ""
-        if not name:
-            raise MalformedRecord("the customer has no DisplayName")
-        _, action = customer_upsert_external(
-            organization=self.organization,
-            source=SOURCE,
-            external_id=str(record["Id"]),
-            name=name[:200],
-            email=((record.get("PrimaryEmailAddr") or {}).get("Address") or "")[:254],
-            phone=((record.get("PrimaryPhone") or {}).get("FreeFormNumber") or "")[:40],
-            currency=_currency(record, self.organization.base_currency),
-        )
-        return action
+        if not name or "Id" not in record:
+            return None
+        return {
+            "external_id": str(record["Id"]),
+            "name": str(name)[:200],
+            "email": ((record.get("PrimaryEmailAddr") or {}).get("Address") or "")[:254],
+            "phone": ((record.get("PrimaryPhone") or {}).get("FreeFormNumber") or "")[:40],
+            "currency": _currency(record, self.organization.base_currency),
+        }
 
-    def _apply_invoices(self, record: dict[str, Any]) -> str:
+    def _prime(self, entity: str, records: list[dict[str, Any]]) -> None:
+        if entity == "invoices":
+            self.customers.prime([str((r.get("CustomerRef") or {}).get("value")) for r in records])
+        elif entity == "payments":
+            self.invoices.prime(
+                [
+                    str(linked.get("TxnId"))
+                    for r in records
+                    for line in r.get("Line") or []
+                    for linked in line.get("LinkedTxn") or []
+                ]
+            )
+
+    def _invoice_item(self, record: dict[str, Any]) -> ExternalInvoice | None:
+        """The invoice as the ledger takes it; None when QuickBooks shows it voided."""
         external_id = str(record["Id"])
         total = money(record.get("TotalAmt"), "TotalAmt")
         if _voided(record, total):
-            _, action = invoice_void_external(
-                organization=self.organization, source=SOURCE, external_id=external_id
-            )
-            return action
-        customer = synced_customer(self.organization, SOURCE, _ref(record, "CustomerRef"))
+            return None
+        customer = self.customers.get(_ref(record, "CustomerRef"))
         issue_date = iso_date(record.get("TxnDate"), "TxnDate")
-        _, action = invoice_upsert_external(
-            organization=self.organization,
-            source=SOURCE,
+        due = record.get("DueDate")
+        return ExternalInvoice(
             external_id=external_id,
             customer=customer,
             number=str(record.get("DocNumber") or external_id)[:40],
             issue_date=issue_date,
-            due_date=iso_date(record["DueDate"], "DueDate")
-            if record.get("DueDate")
-            else issue_date,
+            due_date=iso_date(due, "DueDate") if due else issue_date,
             currency=_currency(record, customer.currency),
             total=total,
             lines=_lines(record),
         )
-        return action
 
-    def _apply_payments(self, record: dict[str, Any]) -> str:
-        external_id = str(record["Id"])
+    def _payment_item(self, record: dict[str, Any]) -> ExternalPayment | None:
+        """The payment with its allocations; None when voided (a zero total)."""
         total = money(record.get("TotalAmt"), "TotalAmt")
-        if total == 0:  # a voided payment keeps its record with a zero total
-            _, action = payment_void_external(
-                organization=self.organization, source=SOURCE, external_id=external_id
-            )
-            return action
-        customer = synced_customer(self.organization, SOURCE, _ref(record, "CustomerRef"))
+        if total == 0:
+            return None
+        customer = self.customers.get(_ref(record, "CustomerRef"))
         allocations = []
         for line in record.get("Line") or []:
             for linked in line.get("LinkedTxn") or []:
                 if linked.get("TxnType") == "Invoice":
-                    invoice = synced_invoice(self.organization, SOURCE, str(linked["TxnId"]))
+                    invoice = self.invoices.get(str(linked["TxnId"]))
                     allocations.append((invoice, money(line.get("Amount"), "Line.Amount")))
-        _, action = payment_upsert_external(
-            organization=self.organization,
-            source=SOURCE,
-            external_id=external_id,
+        return ExternalPayment(
+            external_id=str(record["Id"]),
             customer=customer,
             amount=total,
             currency=_currency(record, customer.currency),
@@ -151,7 +151,6 @@ class QuickBooksAdapter:
             reference=str(record.get("PaymentRefNum") or ""),
             allocations=allocations,
         )
-        return action
 
     def _apply_deleted(self, record: dict[str, Any]) -> str:
         void = invoice_void_external if record["_entity"] == "Invoice" else payment_void_external

@@ -13,18 +13,12 @@ from typing import Any
 
 from django.conf import settings
 
-from integrations.ledger import money, received_at, synced_customer, synced_invoice
+from integrations.ledger import LedgerAdapter, SyncedRows, money, received_at
 from integrations.models import Connection
-from integrations.sync import MalformedRecord, Page
+from integrations.sync import Page
 from integrations.xero.client import XeroClient, parse_ms_date
-from invoices.models import Source
-from invoices.services.external import (
-    customer_upsert_external,
-    invoice_upsert_external,
-    invoice_void_external,
-    payment_upsert_external,
-    payment_void_external,
-)
+from invoices.models import Customer, Invoice, Source
+from invoices.services.external import ExternalInvoice, ExternalPayment
 from invoices.services.invoices import LineInput
 
 SOURCE = Source.XERO
@@ -37,8 +31,9 @@ DRAFT_STATUSES = ("DRAFT", "SUBMITTED")
 VOID_STATUSES = ("VOIDED", "DELETED")
 
 
-class XeroAdapter:
+class XeroAdapter(LedgerAdapter):
     source = SOURCE
+    id_keys = {"customers": "ContactID", "invoices": "InvoiceID", "payments": "PaymentID"}
     entities = ("customers", "invoices", "payments")
 
     def __init__(self, connection: Connection, client: XeroClient | None = None) -> None:
@@ -47,6 +42,8 @@ class XeroAdapter:
         self.xero = client or XeroClient(connection)
         self.client = self.xero.api
         self.page_size = min(settings.INTEGRATIONS_PAGE_SIZE, 1000)
+        self.customers = SyncedRows(self.organization, SOURCE, Customer)
+        self.invoices = SyncedRows(self.organization, SOURCE, Invoice)
 
     def fetch(self, entity: str, *, since: dt.datetime | None, position: int) -> Page:
         resource, _, where = RESOURCES[entity]
@@ -59,38 +56,34 @@ class XeroAdapter:
         _, key, _ = RESOURCES[entity]
         return str(record[key]), str(record["UpdatedDateUTC"])
 
-    def apply(self, entity: str, record: dict[str, Any]) -> str:
-        return getattr(self, f"_apply_{entity}")(record)
-
-    def _apply_customers(self, record: dict[str, Any]) -> str:
+    def _customer_fields(self, record: dict[str, Any]) -> dict[str, Any] | None:
         name = str(record.get("Name") or "").strip()
-        if not name:
-            raise MalformedRecord("the contact has no Name")
-        _, action = customer_upsert_external(
-            organization=self.organization,
-            source=SOURCE,
-            external_id=str(record["ContactID"]),
-            name=name[:200],
-            email=str(record.get("EmailAddress") or "")[:254],
-            currency=str(record.get("DefaultCurrency") or self.organization.base_currency)[:3],
-        )
-        return action
+        if not name or "ContactID" not in record:
+            return None
+        return {
+            "external_id": str(record["ContactID"]),
+            "name": name[:200],
+            "email": str(record.get("EmailAddress") or "")[:254],
+            "currency": str(record.get("DefaultCurrency") or self.organization.base_currency)[:3],
+        }
 
-    def _apply_invoices(self, record: dict[str, Any]) -> str:
+    def _prime(self, entity: str, records: list[dict[str, Any]]) -> None:
+        if entity == "invoices":
+            self.customers.prime([str((r.get("Contact") or {}).get("ContactID")) for r in records])
+        elif entity == "payments":
+            self.invoices.prime([str((r.get("Invoice") or {}).get("InvoiceID")) for r in records])
+
+    def _invoice_item(self, record: dict[str, Any]) -> ExternalInvoice | None:
+        """The invoice as the ledger takes it; None when VOIDED or DELETED."""
         external_id = str(record["InvoiceID"])
         status = record.get("Status")
         if status in VOID_STATUSES:
-            _, action = invoice_void_external(
-                organization=self.organization, source=SOURCE, external_id=external_id
-            )
-            return action
+            return None
         contact = record.get("Contact") or {}
-        customer = synced_customer(self.organization, SOURCE, str(contact.get("ContactID", "")))
+        customer = self.customers.get(str(contact.get("ContactID", "")))
         issue_date = parse_ms_date(record["Date"]).date()
         due = record.get("DueDate")
-        _, action = invoice_upsert_external(
-            organization=self.organization,
-            source=SOURCE,
+        return ExternalInvoice(
             external_id=external_id,
             customer=customer,
             number=str(record.get("InvoiceNumber") or external_id)[:40],
@@ -102,22 +95,15 @@ class XeroAdapter:
             draft=status in DRAFT_STATUSES,
             po_number=str(record.get("Reference") or "")[:64],
         )
-        return action
 
-    def _apply_payments(self, record: dict[str, Any]) -> str:
-        external_id = str(record["PaymentID"])
+    def _payment_item(self, record: dict[str, Any]) -> ExternalPayment | None:
+        """The payment on its one invoice; None when DELETED (a reversal)."""
         if record.get("Status") == "DELETED":
-            _, action = payment_void_external(
-                organization=self.organization, source=SOURCE, external_id=external_id
-            )
-            return action
-        invoice_id = str((record.get("Invoice") or {}).get("InvoiceID", ""))
-        invoice = synced_invoice(self.organization, SOURCE, invoice_id)
+            return None
+        invoice = self.invoices.get(str((record.get("Invoice") or {}).get("InvoiceID", "")))
         amount = money(record.get("Amount"), "Amount")
-        _, action = payment_upsert_external(
-            organization=self.organization,
-            source=SOURCE,
-            external_id=external_id,
+        return ExternalPayment(
+            external_id=str(record["PaymentID"]),
             customer=invoice.customer,
             amount=amount,
             currency=invoice.currency,
@@ -125,7 +111,6 @@ class XeroAdapter:
             reference=str(record.get("Reference") or ""),
             allocations=[(invoice, amount)],
         )
-        return action
 
 
 def _lines(record: dict[str, Any]) -> list[LineInput]:

@@ -7,9 +7,10 @@ total minus succeeded allocations; paid date = local date of the last succeeded 
 and tests/invoices/test_demo.py checks those invariants in SQL over the loaded rows.
 
 Bulk loading sends no ``invoice_changed`` / ``payment_changed`` signals (a million of them
-would flood the consumers); whoever seeds runs ``score_invoices`` afterwards, as
-``bootstrap_demo`` does. Disputes ride in ``Invoice.attributes["dispute"]`` until the
-disputes app imports them into its own model.
+would flood the consumers); like a CSV import it sends one ``ledger_imported`` after commit
+(kind "demo"), so consumers refresh in bulk (predictions schedules one debounced
+rescoring). Disputes ride in ``Invoice.attributes["dispute"]`` until the disputes app
+imports them into its own model.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from invoices.models import (
     PaymentAllocation,
     Source,
 )
+from invoices.signals import ledger_imported
 from paypredict_project.audit import audit_record
 from paypredict_project.tenancy.models import Organization
 
@@ -136,6 +138,15 @@ def demo_seed(
             object_type="organization",
             object_code=organization.slug,
             after={"seed": seed, "as_of": as_of.isoformat(), "replace": replace, **counts},
+        )
+        transaction.on_commit(
+            lambda: ledger_imported.send(
+                sender=demo_seed,
+                organization_id=organization.pk,
+                kind="demo",
+                created=counts["invoices"],
+                updated=0,
+            )
         )
     result.counts = counts
     result.seconds = time.monotonic() - started

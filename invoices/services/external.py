@@ -11,21 +11,27 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max, Sum
+from django.utils import timezone
 
 from invoices.models import (
+    FIXED_STATUSES,
     ZERO,
     Customer,
     Invoice,
+    InvoiceCredit,
     InvoiceLine,
     InvoiceStatus,
     Payment,
     PaymentAllocation,
     PaymentStatus,
+    status_for_balance,
 )
 from invoices.services.customers import customer_create, customer_update
 from invoices.services.invoices import (
@@ -39,6 +45,9 @@ from invoices.services.invoices import (
     _announce as _announce_invoice,
 )
 from invoices.services.payments import (
+    COUNTED_STATUSES as COUNTED,
+)
+from invoices.services.payments import (
     _announce as _announce_payment,
 )
 from invoices.services.payments import (
@@ -46,6 +55,7 @@ from invoices.services.payments import (
     _validate_allocation,
     payment_record,
 )
+from invoices.signals import ledger_imported
 from paypredict_project.audit import audit_record, snapshot
 from paypredict_project.tenancy.models import Organization
 
@@ -380,3 +390,227 @@ def external_ids_to_pks(
         organization=organization, source=source, external_id__in=list(external_ids)
     ).values_list("external_id", "pk")
     return dict(rows)
+
+
+# ---------------------------------------------------------------------- bulk first sync
+# A first sync brings thousands of rows no ledger row matches yet. Creating them one by one
+# through invoice_create / payment_record costs dozens of queries each; these create a whole
+# page with one INSERT per table under the same rules, one audit row and one
+# ``ledger_imported`` announcement (as the CSV import does). Anything they refuse raises
+# before writing, and the caller retries the page row by row to name the refused record.
+
+
+@dataclass(frozen=True)
+class ExternalInvoice:
+    external_id: str
+    customer: Customer
+    number: str
+    issue_date: dt.date
+    due_date: dt.date
+    currency: str
+    total: Decimal
+    lines: list[LineInput] = field(default_factory=list)
+    draft: bool = False
+    po_number: str = ""
+
+
+@dataclass(frozen=True)
+class ExternalPayment:
+    external_id: str
+    customer: Customer
+    amount: Decimal
+    currency: str
+    received_at: dt.datetime
+    reference: str = ""
+    allocations: list[tuple[Invoice, Decimal]] = field(default_factory=list)
+
+
+def _record_batch(
+    organization: Organization, source: str, entity: str, kind: str, created: list
+) -> None:
+    """One audit row and one ``ledger_imported`` announcement for a created batch."""
+    audit_record(
+        organization=organization,
+        action=f"{entity}.sync_create_batch",
+        object_type=entity,
+        object_code=source,
+        after={"created": len(created), "external_ids": [r.external_id for r in created[:50]]},
+    )
+    count = len(created)
+    transaction.on_commit(
+        lambda: ledger_imported.send(
+            sender=ExternalInvoice,
+            organization_id=organization.id,
+            kind=kind,
+            created=count,
+            updated=0,
+        )
+    )
+
+
+@transaction.atomic
+def invoices_create_external(
+    *, organization: Organization, source: str, invoices: list[ExternalInvoice]
+) -> list[Invoice]:
+    numbers = {item.number or item.external_id for item in invoices}
+    taken = set(
+        Invoice.objects.filter(organization=organization, number__in=numbers).values_list(
+            "number", flat=True
+        )
+    )
+    rows: list[tuple[Invoice, list[InvoiceLine]]] = []
+    for item in invoices:
+        if item.customer.organization_id != organization.id:
+            raise ValidationError({"customer": "customer belongs to another organization"})
+        if Decimal(item.total) < 0:
+            raise ValidationError({"total": f"invoice {item.external_id}: negative total"})
+        built, _ = _lines_matching_total(item.lines, item.total)
+        number = item.number or item.external_id
+        if number in taken:
+            number = f"{number} ({source} {item.external_id})"
+        taken.add(number)
+        subtotal = sum((line.amount for line in built), ZERO)
+        tax_total = sum((line.tax for line in built), ZERO)
+        invoice = Invoice(
+            organization=organization,
+            customer=item.customer,
+            number=number,
+            source=source,
+            external_id=item.external_id,
+            issue_date=item.issue_date,
+            due_date=max(item.due_date, item.issue_date),
+            currency=item.currency.upper(),
+            subtotal=subtotal,
+            tax_total=tax_total,
+            total=subtotal + tax_total,
+            balance=subtotal + tax_total,
+            status=InvoiceStatus.DRAFT if item.draft else InvoiceStatus.OPEN,
+            payment_terms_days=item.customer.payment_terms_days,
+            po_number=item.po_number,
+        )
+        rows.append((invoice, built))
+    created = Invoice.objects.bulk_create([invoice for invoice, _ in rows])
+    lines = []
+    for invoice, built in rows:
+        for line in built:
+            line.invoice = invoice
+            lines.append(line)
+    InvoiceLine.objects.bulk_create(lines, batch_size=5000)
+    _record_batch(organization, source, "invoice", "invoices", created)
+    return created
+
+
+@transaction.atomic
+def payments_create_external(
+    *, organization: Organization, source: str, payments: list[ExternalPayment]
+) -> list[Payment]:
+    touched = {invoice.pk for item in payments for invoice, _ in item.allocations}
+    locked = _lock_invoices(Invoice(pk=pk) for pk in touched)
+    reserved = dict(
+        PaymentAllocation.objects.filter(invoice_id__in=touched, payment__status__in=COUNTED)
+        .values_list("invoice_id")
+        .annotate(total=Sum("amount"))
+        .values_list("invoice_id", "total")
+    )
+    for invoice_id, credited in _credited(touched).items():
+        reserved[invoice_id] = reserved.get(invoice_id, ZERO) + credited
+    new_payments, allocations = [], []
+    for item in payments:
+        wanted = _wanted_allocations(item.allocations)
+        if item.customer.organization_id != organization.id:
+            raise ValidationError({"customer": "customer belongs to another organization"})
+        if sum((amount for _, amount in wanted.values()), ZERO) > Decimal(item.amount):
+            raise ValidationError({"allocations": f"payment {item.external_id}: over-allocated"})
+        payment = Payment(
+            organization=organization,
+            customer=item.customer,
+            source=source,
+            external_id=item.external_id,
+            amount=Decimal(item.amount),
+            currency=item.currency.upper(),
+            received_at=item.received_at,
+            reference=item.reference[:128],
+            status=PaymentStatus.SUCCEEDED,
+        )
+        if payment.amount <= 0:
+            raise ValidationError(
+                {"amount": f"payment {item.external_id}: amount must be positive"}
+            )
+        for invoice_id, (_, amount) in wanted.items():
+            invoice = locked[invoice_id]
+            # The same checks payment_record makes, against what this batch already reserved.
+            if invoice.currency != payment.currency or invoice.status in FIXED_STATUSES:
+                _validate_allocation(payment, invoice, amount)
+            if amount <= 0 or reserved.get(invoice_id, ZERO) + amount > invoice.total:
+                raise ValidationError(
+                    {"allocations": f"over-allocation of invoice {invoice.number}"}
+                )
+            reserved[invoice_id] = reserved.get(invoice_id, ZERO) + amount
+            allocations.append((payment, invoice, amount))
+        new_payments.append(payment)
+    Payment.objects.bulk_create(new_payments)
+    PaymentAllocation.objects.bulk_create(
+        [
+            PaymentAllocation(
+                organization=organization, payment=payment, invoice=invoice, amount=amount
+            )
+            for payment, invoice, amount in allocations
+        ]
+    )
+    _recalculate_bulk(organization, locked)
+    _record_batch(organization, source, "payment", "payments", new_payments)
+    return new_payments
+
+
+def _credited(invoice_ids: set[int]) -> dict[int, Decimal]:
+    return dict(
+        InvoiceCredit.objects.filter(invoice_id__in=invoice_ids)
+        .values_list("invoice_id")
+        .annotate(total=Sum("amount"))
+        .values_list("invoice_id", "total")
+    )
+
+
+def _recalculate_bulk(organization: Organization, invoices: dict[int, Invoice]) -> None:
+    """invoice_recalculate for many locked invoices at once (one read, one write)."""
+    applied = {
+        row["invoice_id"]: row
+        for row in PaymentAllocation.objects.filter(
+            invoice_id__in=list(invoices), payment__status=PaymentStatus.SUCCEEDED
+        )
+        .values("invoice_id")
+        .annotate(total=Sum("amount"), last=Max("payment__received_at"))
+    }
+    credited = _credited(set(invoices))
+    tz = organization.tzinfo
+    for pk, invoice in invoices.items():
+        row = applied.get(pk, {"total": ZERO, "last": None})
+        invoice.balance = invoice.total - (row["total"] or ZERO) - credited.get(pk, ZERO)
+        invoice.status = status_for_balance(
+            total=invoice.total, balance=invoice.balance, current=invoice.status
+        )
+        paid = invoice.status == InvoiceStatus.PAID and row["last"]
+        invoice.paid_date = row["last"].astimezone(tz).date() if paid else None
+        invoice.updated_at = timezone.now()
+    Invoice.objects.bulk_update(
+        list(invoices.values()), ["balance", "status", "paid_date", "updated_at"], batch_size=2000
+    )
+
+
+@transaction.atomic
+def customers_create_external(
+    *, organization: Organization, source: str, customers: list[dict[str, Any]]
+) -> list[Customer]:
+    """Batch twin of customer_upsert_external for customers new to the ledger; each dict
+    holds external_id, name and optional email, phone, currency."""
+    rows = []
+    for fields in customers:
+        unknown = set(fields) - {"external_id", "name", "email", "phone", "currency"}
+        if unknown:
+            raise TypeError(f"unknown customer fields: {', '.join(sorted(unknown))}")
+        customer = Customer(organization=organization, source=source, **fields)
+        customer.clean_fields(exclude=["organization"])
+        rows.append(customer)
+    created = Customer.objects.bulk_create(rows)
+    _record_batch(organization, source, "customer", "customers", created)
+    return created

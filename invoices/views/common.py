@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.expressions import OrderBy
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
@@ -53,6 +54,13 @@ def render_page_or_partial(
     return render_varying(request, name, context, status=status)
 
 
+def _order(field: str, *, descending: bool = False) -> OrderBy:
+    name = field.removeprefix("-")
+    if descending or field.startswith("-"):
+        return F(name).desc(nulls_last=True)
+    return F(name).asc(nulls_last=True)
+
+
 def sort_queryset(
     queryset: QuerySet,
     value: str | None,
@@ -70,7 +78,11 @@ def sort_queryset(
     if key not in columns:
         value, key = default, default.removeprefix("-")
     descending = value.startswith("-")
-    fields = [f"-{f.removeprefix('-')}" if descending else f for f in columns[key]]
+    # The direction applies to the column's first field; further fields are tie-breakers in
+    # the order written ("-name" descending). Rows without a value (an invoice not scored
+    # yet) sort last in both directions.
+    first, *ties = columns[key]
+    fields = [_order(first, descending=descending), *(_order(f) for f in ties)]
     links = {}
     for column in columns:
         if column == key:

@@ -66,17 +66,23 @@ def _filter_query(request: DashboardRequest) -> str:
     return params.urlencode()
 
 
-# The bare worklist URL opens on what needs work: open and partially paid invoices, oldest due
-# first. A redirect (rather than a hidden default) keeps every URL explicit, so a shared link,
-# the export and the API read the same filters.
-DEFAULT_WORKLIST_QUERY = "status=open&status=partially_paid&sort=due_date"
+# The bare worklist URL opens on what needs work: open and partially paid invoices, in the
+# order a worklist column proposes (predictions: most expected money at risk first), else
+# oldest due first. A redirect (rather than a hidden default) keeps every URL explicit, so a
+# shared link, the export and the API read the same filters.
+DEFAULT_WORKLIST_FILTERS = "status=open&status=partially_paid"
+
+
+def _default_worklist_query() -> str:
+    sort = slots.default_sort(slots.INVOICE_COLUMNS) or DEFAULT_INVOICE_SORT
+    return f"{DEFAULT_WORKLIST_FILTERS}&sort={sort}"
 
 
 @require_GET
 @require_org_permission("read:invoices")
 def invoice_list(request: DashboardRequest) -> HttpResponse:
     if not request.GET:
-        return redirect(f"{reverse('invoice-list')}?{DEFAULT_WORKLIST_QUERY}")
+        return redirect(f"{reverse('invoice-list')}?{_default_worklist_query()}")
     columns = slots.items(slots.INVOICE_COLUMNS, permissions=request.org_permissions)
     filterset = InvoiceFilter(
         request.GET,

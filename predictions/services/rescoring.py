@@ -54,19 +54,24 @@ def rescore_request(
     organization_id: int,
     invoice_ids: Iterable[int] = (),
     customer_ids: Iterable[int] = (),
+    everything: bool = False,
 ) -> bool:
     """Remember what changed; schedule one rescoring task per quiet period.
 
+    ``everything``: a bulk load changed an unknown set of rows (CSV import, demo seeding);
+    the run then scores every open invoice (unchanged ones are skipped by fingerprint).
     Returns True when this call scheduled the task.
     """
     from predictions.tasks import rescore_pending_task
 
     invoice_ids = [int(i) for i in invoice_ids]
     customer_ids = [int(i) for i in customer_ids]
-    if not invoice_ids and not customer_ids:
+    if not invoice_ids and not customer_ids and not everything:
         return False
     client = redis_client()
     pipe = client.pipeline(transaction=True)
+    if everything:
+        pipe.set(_key(organization_id, "all"), "1", ex=KEY_TTL_SECONDS)
     if invoice_ids:
         pipe.sadd(_key(organization_id, "invoices"), *invoice_ids)
         pipe.expire(_key(organization_id, "invoices"), KEY_TTL_SECONDS)
@@ -86,7 +91,7 @@ def rescore_pending_clear(*, organization_id: int) -> None:
     """Forget collected changes and the scheduled flag (a reset; a full rescoring leaves them,
     and the debounced run then finds those invoices unchanged and skips them)."""
     redis_client().delete(
-        *(_key(organization_id, p) for p in ("invoices", "customers", "scheduled"))
+        *(_key(organization_id, p) for p in ("invoices", "customers", "all", "scheduled"))
     )
 
 
@@ -97,7 +102,11 @@ def pending_ids(*, organization_id: int) -> tuple[set[int], set[int]]:
     return invoices, customers
 
 
-def _take_pending(organization_id: int) -> tuple[set[int], set[int]]:
+def pending_everything(*, organization_id: int) -> bool:
+    return bool(redis_client().exists(_key(organization_id, "all")))
+
+
+def _take_pending(organization_id: int) -> tuple[set[int], set[int], bool]:
     client = redis_client()
     pipe = client.pipeline(transaction=True)
     # Clear the flag first: a change arriving while we score schedules the next run.
@@ -106,13 +115,19 @@ def _take_pending(organization_id: int) -> tuple[set[int], set[int]]:
     pipe.delete(_key(organization_id, "invoices"))
     pipe.smembers(_key(organization_id, "customers"))
     pipe.delete(_key(organization_id, "customers"))
-    _, invoices, _, customers, _ = pipe.execute()
-    return {int(v) for v in invoices}, {int(v) for v in customers}
+    pipe.delete(_key(organization_id, "all"))
+    _, invoices, _, customers, _, everything = pipe.execute()
+    return {int(v) for v in invoices}, {int(v) for v in customers}, bool(everything)
 
 
 def rescore_pending_run(*, organization: Organization) -> int:
     """One debounced pass: rescore what changed since the task was scheduled."""
-    invoice_ids, customer_ids = _take_pending(organization.pk)
+    invoice_ids, customer_ids, everything = _take_pending(organization.pk)
+    if everything:
+        try:
+            return invoices_score(organization=organization).scored
+        except NoActiveModel:
+            return 0
     if not invoice_ids and not customer_ids:
         return 0
     customer_ids |= set(
@@ -147,6 +162,13 @@ def on_payment_changed(*, payment_id: int, organization_id: int) -> None:
     )
     if customer_id is not None:
         rescore_request(organization_id=organization_id, customer_ids=[customer_id])
+
+
+def on_ledger_imported(*, organization_id: int, kind: str) -> None:
+    """A bulk load (CSV import of invoices/payments/customers, demo seeding) names no rows:
+    rescore every open invoice of the organization once the burst is over."""
+    if _has_active_model(organization_id):
+        rescore_request(organization_id=organization_id, everything=True)
 
 
 def _has_active_model(organization_id: int) -> bool:

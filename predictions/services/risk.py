@@ -2,8 +2,9 @@
 kept current in ``CustomerRisk`` and recorded daily in ``CustomerRiskSnapshot``.
 
 Score = 100 x (0.6 x open-balance lateness + 0.4 x history lateness), where
-- open-balance lateness is the balance-weighted mean over the customer's open invoices of
-  (1 - probability paid by the next milestone), from the current predictions;
+- open-balance risk is the balance-weighted mean over the customer's open invoices of their
+  probability of being at risk (not paid within 30 days after due), from the current
+  predictions: the customer's expected money at risk / its open balance;
 - history lateness is the share of the customer's invoices settled in the last 365 days
   that were paid after their due date, shrunk towards the organization's share with a
   prior of two invoices (so one late invoice does not make a new customer "high").
@@ -76,7 +77,7 @@ def customer_risk_compute(
             customer_id, {"balance": 0.0, "late": 0.0, "n": 0, "overdue30": 0, "overdue30_amt": 0.0}
         )
         agg["balance"] += amount
-        agg["late"] += amount * (1.0 - risk_p)
+        agg["late"] += amount * risk_p
         agg["n"] += 1
         if (as_of - due_date).days > 30:
             agg["overdue30"] += 1
@@ -111,7 +112,7 @@ def customer_risk_compute(
                 {
                     "text": f"{open_risk:.0%} of its open balance "
                     f"({_money(open_agg['balance'], base)} on {open_agg['n']} invoices) "
-                    "is predicted to miss its next payment milestone",
+                    "is at risk of not being paid within 30 days after due",
                     "weight": round(open_risk, 4),
                 }
             )

@@ -32,8 +32,12 @@ from predictions.services.explanations import explain_rows_json
 logger = logging.getLogger(__name__)
 
 OPEN_STATUS_VALUES = tuple(str(s) for s in OPEN_STATUSES)
-# Days past due at which the risk is graded on the next horizon (see risk_probability).
-MILESTONES = (0, 30, 60, 90)
+# An invoice is "at risk" when it is not paid this many days after its due date (see
+# at_risk_horizon).
+AT_RISK_GRACE_DAYS = 30
+# Bumped when what a stored prediction holds changes, so unchanged-looking rows are
+# rewritten once by the next run instead of being skipped by their fingerprint.
+SCORING_REVISION = 2
 # A rescoring is kept in the history only when it moved at least this much.
 HISTORY_MIN_P_CHANGE = 0.05
 HISTORY_MIN_DAYS_CHANGE = 3
@@ -81,29 +85,21 @@ def risk_thresholds_get(*, organization: Organization) -> RiskThresholds:
     return thresholds
 
 
-def risk_probabilities(predicted: pd.DataFrame, days_past_due: np.ndarray) -> np.ndarray:
-    """The probability the risk level is graded on: paid by the next milestone still ahead.
-
-    Not yet due: P(paid by due). 1-29 days past due: P(paid within 30 days after due), and
-    so on; 90+ days past due is graded 0 (high risk), the last aging bucket.
-    """
-    dpd = np.asarray(days_past_due, dtype=float)
-    cols = [
-        predicted["p_paid_by_due"],
-        predicted["p_paid_30"],
-        predicted["p_paid_60"],
-        predicted["p_paid_90"],
-    ]
-    conditions = [dpd <= 0, dpd < 30, dpd < 60, dpd < 90]
-    return np.select(conditions, [c.to_numpy(dtype=float) for c in cols], default=0.0)
+def at_risk_horizon(due_days: np.ndarray, as_of_day: np.int64) -> np.ndarray:
+    """The day by which an unpaid invoice counts as AT RISK: 30 days after its due date,
+    and once it is past due, 30 days after the scoring day (so the grade never jumps to
+    certainty just because the clock ran; it asks "will this money come in within a
+    month?"). Day numbers since 1970."""
+    return np.maximum(np.asarray(due_days, dtype=np.int64), as_of_day) + AT_RISK_GRACE_DAYS
 
 
 def risk_levels(probabilities: np.ndarray, thresholds: RiskThresholds) -> np.ndarray:
+    """Grade P(at risk): high from ``high_at_risk``, medium from ``medium_at_risk``."""
     p = np.asarray(probabilities, dtype=float)
     return np.where(
-        p < thresholds.high_below,
+        p >= thresholds.high_at_risk,
         "high",
-        np.where(p < thresholds.medium_below, "medium", "low"),
+        np.where(p >= thresholds.medium_at_risk, "medium", "low"),
     )
 
 
@@ -115,7 +111,8 @@ def inputs_fingerprint(
     for name, values in extra.items():
         frame[name] = values
     hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
-    hashed = hashed ^ np.uint64((version_id * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
+    salt = (version_id * 1000 + SCORING_REVISION) * 0x9E3779B97F4A7C15
+    hashed = hashed ^ np.uint64(salt & 0xFFFFFFFFFFFFFFFF)
     return hashed.view(np.int64)
 
 
@@ -161,8 +158,10 @@ _TEMP_COLUMNS = [
     ("expected_date", "date"),
     ("lower_date", "date"),
     ("upper_date", "date"),
+    ("p_late", "double precision"),
     ("risk_probability", "double precision"),
     ("risk_level", "varchar(8)"),
+    ("money_at_risk", "numeric(18, 2)"),
     ("factors", "text"),
     ("inputs_hash", "bigint"),
 ]
@@ -186,7 +185,7 @@ def _write_chunk(
     history_cols = (
         "organization_id, invoice_id, model_version_id, scored_at, as_of, "
         "p_paid_by_due, p_paid_30, p_paid_60, p_paid_90, expected_date, lower_date, "
-        "upper_date, risk_probability, risk_level"
+        "upper_date, p_late, risk_probability, risk_level, money_at_risk"
     )
     params = {"org": organization.pk, "version": version_id, "scored_at": scored_at, "as_of": as_of}
     with transaction.atomic(), connection.cursor() as cursor:
@@ -203,7 +202,8 @@ def _write_chunk(
             INSERT INTO predictions_predictionhistory ({history_cols})
             SELECT %(org)s, t.invoice_id, %(version)s, %(scored_at)s, %(as_of)s,
                    t.p_paid_by_due, t.p_paid_30, t.p_paid_60, t.p_paid_90, t.expected_date,
-                   t.lower_date, t.upper_date, t.risk_probability, t.risk_level
+                   t.lower_date, t.upper_date, t.p_late, t.risk_probability, t.risk_level,
+                   t.money_at_risk
             FROM tmp_prediction t
             LEFT JOIN predictions_prediction p ON p.invoice_id = t.invoice_id
             WHERE p.id IS NULL
@@ -278,7 +278,13 @@ def invoices_score(
     as_of_day = np.int64((as_of - dt.date(1970, 1, 1)).days)
     due_in = (due_days - issue_days).astype(float)
     age = (as_of_day - issue_days).astype(float)
-    fingerprints = inputs_fingerprint(X, {"due_in": due_in, "age": age}, version.pk)
+    # Open balance in the base currency (NaN without an exchange rate: no money at risk is
+    # claimed rather than mixing currencies).
+    balance = open_rows["balance"].to_numpy(dtype=float)
+    horizon = (at_risk_horizon(due_days, as_of_day) - issue_days).astype(float)
+    fingerprints = inputs_fingerprint(
+        X, {"due_in": due_in, "age": age, "balance": balance}, version.pk
+    )
     timings["features"] = time.perf_counter() - t
 
     keep = np.ones(len(X), dtype=bool)
@@ -299,7 +305,9 @@ def invoices_score(
         pos = positions[start : start + chunk_size]
         Xc = X.iloc[pos]
         t = time.perf_counter()
-        predicted = model.predict(Xc, due_in_days=due_in[pos], age_days=age[pos])
+        predicted = model.predict(
+            Xc, due_in_days=due_in[pos], age_days=age[pos], horizon_days=horizon[pos]
+        )
         predict_s += time.perf_counter() - t
 
         t = time.perf_counter()
@@ -313,19 +321,23 @@ def invoices_score(
         upper = _to_dates(issue_days[pos], predicted["upper_days"].to_numpy(), floor)
         lower = np.minimum(lower, expected)
         upper = np.maximum(upper, expected)
-        risk_p = risk_probabilities(predicted, as_of_day - due_days[pos])
+        p_by_due = predicted["p_paid_by_due"].to_numpy(dtype=float)
+        risk_p = 1.0 - predicted["p_paid_horizon"].to_numpy(dtype=float)
+        money = np.round(np.nan_to_num(balance[pos] * risk_p, nan=0.0), 2)
         rows = pd.DataFrame(
             {
                 "invoice_id": Xc.index.to_numpy(),
-                "p_paid_by_due": predicted["p_paid_by_due"].to_numpy(dtype=float).round(6),
+                "p_paid_by_due": p_by_due.round(6),
                 "p_paid_30": predicted["p_paid_30"].to_numpy(dtype=float).round(6),
                 "p_paid_60": predicted["p_paid_60"].to_numpy(dtype=float).round(6),
                 "p_paid_90": predicted["p_paid_90"].to_numpy(dtype=float).round(6),
                 "expected_date": expected,
                 "lower_date": lower,
                 "upper_date": upper,
+                "p_late": np.round(1.0 - p_by_due, 6),
                 "risk_probability": np.round(risk_p, 6),
                 "risk_level": risk_levels(risk_p, thresholds),
+                "money_at_risk": money,
                 "factors": factors,
                 "inputs_hash": fingerprints[pos],
             }

@@ -49,4 +49,21 @@
   }
   document.addEventListener("DOMContentLoaded", refreshAll);
   document.addEventListener("htmx:afterSettle", refreshAll);
+
+  // Ask PayPredict: an example question fills the box and is asked; a successful answer
+  // clears the box for the next question.
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!target.matches || !target.matches("button[data-ask-example]")) return;
+    var input = document.getElementById("ask-question");
+    if (!input) return;
+    input.value = target.textContent.trim();
+    input.form.requestSubmit ? input.form.requestSubmit() : input.form.submit();
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (form && form.id === "ask-form" && event.detail.successful) {
+      form.querySelector("[name=question]").value = "";
+    }
+  });
 })();

@@ -60,35 +60,33 @@ def test_the_application_login_sees_no_view_rows(two_orgs):
         assert cursor.fetchone() == (0,)
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        "SELECT * FROM invoices_invoice",
-        "SELECT * FROM tenancy_readerrole",
-        "SELECT * FROM auth_user",
-    ],
-)
-def test_it_cannot_read_the_tables_behind_the_views(two_orgs, query):
-    ours, _ = two_orgs
-    with pytest.raises(ReadOnlyQueryError, match="permission denied"):
-        _rows(ours, query)
+BEHIND_THE_VIEWS = [
+    "SELECT * FROM invoices_invoice",
+    "SELECT * FROM tenancy_readerrole",
+    "SELECT * FROM auth_user",
+]
+ESCAPES = [
+    "UPDATE invoices_invoice SET balance = 0",
+    "DELETE FROM vw_invoice_predictions",
+    "CREATE TABLE stolen AS SELECT * FROM vw_invoice_predictions",
+    "SET ROLE postgres",
+    "SELECT set_config('role', 'postgres', false)",
+    "SELECT pg_read_file('/etc/passwd')",
+]
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        "UPDATE invoices_invoice SET balance = 0",
-        "DELETE FROM vw_invoice_predictions",
-        "CREATE TABLE stolen AS SELECT * FROM vw_invoice_predictions",
-        "SET ROLE postgres",
-        "SELECT set_config('role', 'postgres', false)",
-        "SELECT pg_read_file('/etc/passwd')",
-    ],
-)
-def test_it_can_change_nothing_and_become_nobody_else(two_orgs, query):
+def test_it_cannot_read_the_tables_behind_the_views(two_orgs):
     ours, _ = two_orgs
-    with pytest.raises(ReadOnlyQueryError):
-        _rows(ours, query)
+    for query in BEHIND_THE_VIEWS:
+        with pytest.raises(ReadOnlyQueryError, match="permission denied"):
+            _rows(ours, query)
+
+
+def test_it_can_change_nothing_and_become_nobody_else(two_orgs):
+    ours, _ = two_orgs
+    for query in ESCAPES:
+        with pytest.raises(ReadOnlyQueryError):
+            _rows(ours, query)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM invoices_invoice WHERE balance > 0")
         assert cursor.fetchone() == (2,)

@@ -150,8 +150,9 @@ def test_it_works_the_worklist_without_full_page_reloads(page, world, tmp_path):
     page.fill("#id_username", world["user"].username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
-    # The bare worklist opens on open invoices (explicit in the URL), oldest due first.
-    page.wait_for_url("**/invoices/?status=open&status=partially_paid&sort=due_date")
+    # The bare worklist opens on open invoices (explicit in the URL), most money at risk
+    # first; without predictions (no model here) oldest due first.
+    page.wait_for_url("**/invoices/?status=open&status=partially_paid&sort=-at_risk")
     assert page.locator("h1").inner_text() == "Invoices"
     assert len(_rows(page)) == 25
     assert _rows(page)[0] == "BR-029"

@@ -116,7 +116,7 @@ def test_it_shows_only_existing_sections_in_the_navigation(owner_client, viewer_
     ]:
         assert f'href="{reverse(name)}">{label}</a>' in body
     # Nothing links to a page that does not exist yet.
-    for missing in ("Disputes", "Settings"):
+    for missing in ("Settings",):
         assert f">{missing}</a>" not in body
     assert "skip-link" in body and 'aria-label="Main"' in body
 
@@ -160,11 +160,11 @@ def test_it_keeps_the_url_in_sync_and_works_without_js(owner_client, ledger):
     assert 'href="?status=open&amp;status=partially_paid&amp;sort=number"' in body
 
 
-def test_it_opens_the_worklist_on_open_invoices_oldest_due_first(owner_client, ledger):
+def test_it_opens_the_worklist_on_open_invoices_unscored_oldest_due_first(owner_client, ledger):
     response = owner_client.get(reverse("invoice-list"))
     assert response.status_code == 302
     assert response["Location"] == (
-        reverse("invoice-list") + "?status=open&status=partially_paid&sort=due_date"
+        reverse("invoice-list") + "?status=open&status=partially_paid&sort=-at_risk"
     )
     page = owner_client.get(response["Location"]).content.decode()
     assert "INV-PAID" not in page

@@ -8,6 +8,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,8 +36,14 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def _number(value: Any) -> Any:
+    # Money goes out as a JSON number, as the providers send it (a 2-decimal float prints
+    # exactly, and the client reads it back with parse_float=Decimal).
+    return float(value) if isinstance(value, Decimal) else str(value)
+
+
 def json_response(status: int, payload: Any, **headers: str) -> Response:
-    body = json.dumps(payload, default=str).encode()
+    body = json.dumps(payload, default=_number).encode()
     return Response(status, body, {"Content-Type": "application/json", **headers})
 
 

@@ -207,3 +207,22 @@ def _child_env(fake, settings) -> dict[str, str]:
         "QUICKBOOKS_OAUTH_TOKEN_URL": f"{fake.url}/oauth2/v1/tokens/bearer",
         "INTEGRATIONS_PAGE_SIZE": "10",
     }
+
+
+def test_key_rotation_reencrypts_tokens(org, fake_qbo, qbo_connection, settings, capsys):
+    from cryptography.fernet import Fernet
+
+    from integrations import crypto
+
+    plain = crypto.decrypt(qbo_connection.refresh_token_encrypted)
+    old_key = settings.FIELD_ENCRYPTION_KEY
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEY = f"{new_key},{old_key}"
+    call_command("rotate_integration_keys")
+    assert "1 connection" in capsys.readouterr().out
+    settings.FIELD_ENCRYPTION_KEY = new_key  # the old key can go now
+    qbo_connection.refresh_from_db()
+    assert crypto.decrypt(qbo_connection.refresh_token_encrypted) == plain
+    settings.FIELD_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    with pytest.raises(crypto.SecretUnreadable):
+        crypto.decrypt(qbo_connection.refresh_token_encrypted)

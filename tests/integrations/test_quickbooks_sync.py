@@ -165,3 +165,17 @@ def test_provider_fault_fails_the_run_with_the_providers_text(org, fake_qbo, qbo
     assert run.status == SyncStatus.FAILED
     assert "Error parsing query" in run.detail and "intuit_tid" in run.detail
     assert SyncCursor.objects.get(connection=qbo_connection, entity="customers").since is None
+
+
+def test_a_refused_record_in_a_first_sync_page_is_named(org, fake_qbo, qbo_connection):
+    cust = fake_qbo.add_customer("Acme")
+    inv = fake_qbo.add_invoice(cust, number="A-1", lines=[("Work", 1, "100.00")])
+    ok = fake_qbo.add_payment(cust, [(inv, "60.00")])
+    over = fake_qbo.add_payment(cust, [(inv, "60.00")])  # QuickBooks would refuse; a bad feed
+    run = connection_sync(connection=qbo_connection)
+    assert run.status == SyncStatus.PARTIAL
+    assert [e["external_id"] for e in run.errors] == [over]
+    assert "over-allocation" in run.errors[0]["message"]
+    assert Payment.objects.filter(external_id=ok).exists()
+    assert not Payment.objects.filter(external_id=over).exists()
+    assert Invoice.objects.get(external_id=inv).balance == Decimal("40.00")

@@ -140,6 +140,24 @@ def active_model(org, ledger, model_dir):
     return train_active(org)
 
 
+@pytest.fixture
+def scheduled(monkeypatch, org):
+    """Records the debounced task's scheduling (the Celery broker is the boundary here;
+    the debounce state itself lives in the real Redis). Keys are per test prefix and org id,
+    and both repeat across runs, so a previous run's flag (TTL 2 min) is cleared first."""
+    from predictions import tasks
+    from predictions.services import rescoring
+
+    rescoring.rescore_pending_clear(organization_id=org.pk)
+    calls = []
+    monkeypatch.setattr(
+        tasks.rescore_pending_task,
+        "apply_async",
+        lambda args=None, countdown=None, **kw: calls.append((tuple(args), countdown)),
+    )
+    return calls
+
+
 # --- payment risk: a small demo ledger with planted anomalies, and an active detector
 RISK_AS_OF = dt.date(2026, 11, 26)
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -19,15 +21,23 @@ def scored(org, active_model):
     return Prediction.objects.filter(organization=org).select_related("invoice__customer")
 
 
-def test_it_lists_predictions_riskiest_first_for_a_viewer(viewer_client, scored):
+def test_it_lists_predictions_most_money_at_risk_first_for_a_viewer(viewer_client, scored):
     response = viewer_client.get(reverse("api:prediction-list"))
     assert response.status_code == 200
     rows = response.json()["results"]
     assert len(rows) == 18
-    probabilities = [r["risk_probability"] for r in rows]
-    assert probabilities == sorted(probabilities)
+    money = [Decimal(r["money_at_risk"]) for r in rows]
+    assert money == sorted(money, reverse=True) and money[0] > money[-1]
     first = rows[0]
     assert set(first) >= {"invoice", "customer", "p_paid_by_due", "expected_date", "interval"}
+    assert first["base_currency"] == "USD"
+    stored = scored.get(code=first["id"])
+    assert first["p_late"] == pytest.approx(stored.p_late)
+    assert first["risk_probability"] == pytest.approx(stored.risk_probability)
+
+    riskiest = viewer_client.get(reverse("api:prediction-list"), {"ordering": "-risk_probability"})
+    probabilities = [r["risk_probability"] for r in riskiest.json()["results"]]
+    assert probabilities == sorted(probabilities, reverse=True)
     assert first["interval"]["level"] == 0.8
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -40,11 +42,35 @@ def test_it_filters_the_worklist_by_risk_level(viewer_client, scored):
         assert prediction.invoice.number in body
 
 
-def test_it_sorts_the_worklist_by_risk(viewer_client, scored):
-    body = viewer_client.get(reverse("invoice-list"), {**OPEN, "sort": "risk"}).content.decode()
-    ordered = list(scored.order_by("risk_probability", "invoice_id"))
+def test_it_sorts_the_worklist_riskiest_first_on_risk_descending(viewer_client, scored):
+    body = viewer_client.get(reverse("invoice-list"), {**OPEN, "sort": "-risk"}).content.decode()
+    ordered = list(scored.order_by("-risk_probability", "-invoice_id"))
     first, last = ordered[0].invoice.number, ordered[-1].invoice.number
+    assert ordered[0].risk_probability > ordered[-1].risk_probability
     assert body.index(f">{first}<") < body.index(f">{last}<")
+    assert ordered[0].risk_level != "low" or ordered[-1].risk_level == "low"
+
+
+def test_it_opens_the_worklist_on_the_most_money_at_risk(collector_client, scored):
+    response = collector_client.get(reverse("invoice-list"))
+    assert response.status_code == 302 and "sort=-at_risk" in response["Location"]
+    body = collector_client.get(response["Location"]).content.decode()
+    ordered = list(scored.order_by("-money_at_risk", "-invoice_id"))
+    numbers = [p.invoice.number for p in ordered]
+    positions = [body.index(f">{n}<") for n in numbers]
+    assert positions == sorted(positions)
+    assert ordered[0].money_at_risk > ordered[-1].money_at_risk
+    assert "data-money-at-risk" in body and "data-p-late" in body
+
+
+def test_it_lists_unscored_invoices_last_in_both_directions(viewer_client, scored):
+    unscored = scored.first().invoice
+    Prediction.objects.filter(invoice=unscored).delete()
+    for sort in ("-at_risk", "at_risk"):
+        body = viewer_client.get(reverse("invoice-list"), {**OPEN, "sort": sort}).content
+        body = body.decode()
+        rows = re.findall(r'<tr id="invoice-([0-9a-f-]+)"', body)
+        assert rows[-1] == str(unscored.code)
 
 
 def test_it_keeps_the_worklist_query_count_flat_with_predictions(owner_client, scored):
@@ -63,6 +89,9 @@ def test_it_shows_the_prediction_on_the_invoice_page(viewer_client, scored):
     assert "Payment prediction" in body
     assert f"<strong data-expected-date>{prediction.expected_date:%Y-%m-%d}</strong>" in body
     assert f"80% between {prediction.lower_date:%Y-%m-%d}" in body
+    assert f"<dd data-p-at-risk>{prediction.risk_probability:.0%}</dd>" in body
+    assert f"<dd data-p-late>{prediction.p_late:.0%}</dd>" in body
+    assert "data-money-at-risk" in body
 
 
 def test_it_shows_risk_and_trend_on_the_customer_profile(viewer_client, scored, ledger):

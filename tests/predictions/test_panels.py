@@ -53,10 +53,11 @@ def test_it_fills_worklist_cells_or_dashes(org, active_model):
     invoices_score(organization=org)
     prediction = Prediction.objects.first()
     cells = Template('{% include "predictions/prediction_cells.html" %}').render(
-        Context({"prediction": prediction})
+        Context({"prediction": prediction, "current_organization": org})
     )
-    assert cells.count("<td") == 3 and f"{prediction.expected_date:%Y-%m-%d}" in cells
+    assert cells.count("<td") == 4 and f"{prediction.expected_date:%Y-%m-%d}" in cells
+    assert f"{prediction.money_at_risk:,.2f} {org.base_currency}" in cells
     empty = Template('{% include "predictions/prediction_cells.html" %}').render(
-        Context({"prediction": None})
+        Context({"prediction": None, "current_organization": org})
     )
-    assert empty.count("<td") == 3 and "\u2013" in empty
+    assert empty.count("<td") == 4 and "\u2013" in empty

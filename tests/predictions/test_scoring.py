@@ -12,7 +12,12 @@ from ml.registry import load_active_model
 from predictions.models import Prediction, PredictionHistory, RiskThresholds
 from predictions.selectors import ledger_frames
 from predictions.services.explanations import factor_text
-from predictions.services.scoring import NoActiveModel, invoices_score, risk_levels
+from predictions.services.scoring import (
+    NoActiveModel,
+    invoices_score,
+    organization_today,
+    risk_levels,
+)
 from tests.predictions.conftest import TODAY
 
 pytestmark = pytest.mark.django_db
@@ -162,26 +167,57 @@ def test_it_applies_edited_risk_thresholds(org, active_model):
     invoices_score(organization=org)
     probabilities = list(Prediction.objects.values_list("risk_probability", flat=True))
     thresholds = RiskThresholds.objects.get(organization=org)
-    assert (thresholds.high_below, thresholds.medium_below) == (0.4, 0.7)
+    assert (thresholds.high_at_risk, thresholds.medium_at_risk) == (0.5, 0.2)
 
-    # Everything becomes high risk once the bar is above every probability.
-    thresholds.high_below = 1.0
-    thresholds.medium_below = 1.0
+    # Everything becomes high risk once the bar is at zero.
+    thresholds.high_at_risk = 0.0
+    thresholds.medium_at_risk = 0.0
     thresholds.save()
     invoices_score(organization=org, force=True)
     assert set(Prediction.objects.values_list("risk_level", flat=True)) == {"high"}
 
-    thresholds.high_below = 0.0
-    thresholds.medium_below = 0.0
+    thresholds.high_at_risk = 1.0
+    thresholds.medium_at_risk = 1.0
     thresholds.save()
     invoices_score(organization=org, force=True)
     assert set(Prediction.objects.values_list("risk_level", flat=True)) == {"low"}
     assert len(probabilities) == 18
 
 
-def test_it_grades_levels_on_the_thresholds():
-    t = RiskThresholds(high_below=0.4, medium_below=0.7)
+def test_it_grades_levels_on_the_probability_of_being_at_risk():
+    t = RiskThresholds(high_at_risk=0.5, medium_at_risk=0.2)
     import numpy as np
 
-    levels = risk_levels(np.array([0.1, 0.39, 0.4, 0.69, 0.7, 0.95]), t)
-    assert list(levels) == ["high", "high", "medium", "medium", "low", "low"]
+    levels = risk_levels(np.array([0.0, 0.19, 0.2, 0.49, 0.5, 0.95]), t)
+    assert list(levels) == ["low", "low", "medium", "medium", "high", "high"]
+
+
+def test_it_separates_likely_late_from_at_risk_and_prices_the_risk(org, active_model, ledger):
+    invoices_score(organization=org)
+    today = organization_today(org)
+    rows = Prediction.objects.filter(organization=org).select_related("invoice")
+    assert rows.count() == 18
+    for p in rows:
+        invoice = p.invoice
+        assert p.p_late == pytest.approx(1.0 - p.p_paid_by_due, abs=1e-5)
+        # At risk = not paid within 30 days after due (once past due: the next 30 days).
+        if invoice.due_date >= today:
+            assert p.risk_probability == pytest.approx(1.0 - p.p_paid_30, abs=1e-5)
+        else:
+            assert p.p_late == pytest.approx(1.0)
+        assert p.risk_probability <= p.p_late + 1e-6
+        expected = (invoice.balance * Decimal(str(p.risk_probability))).quantize(Decimal("0.01"))
+        assert abs(p.money_at_risk - expected) <= Decimal("0.02")
+    # Slow payers (30 days late on average) carry more risk than prompt ones.
+    slow = rows.filter(invoice__customer__name__startswith="Slow")
+    prompt = rows.filter(invoice__customer__name__startswith="Prompt")
+    assert min(p.risk_probability for p in slow) > max(p.risk_probability for p in prompt)
+
+
+def test_it_rewrites_rows_scored_before_a_scoring_revision(org, active_model, monkeypatch):
+    from predictions.services import scoring
+
+    invoices_score(organization=org)
+    assert invoices_score(organization=org).skipped_unchanged == 18
+    monkeypatch.setattr(scoring, "SCORING_REVISION", scoring.SCORING_REVISION + 1)
+    assert invoices_score(organization=org).scored == 18

@@ -24,21 +24,6 @@ from tests.predictions.conftest import TODAY
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def scheduled(monkeypatch, org):
-    """Records the debounced task's scheduling (the Celery broker is the boundary here;
-    the debounce state itself lives in the real Redis). Keys are per test prefix and org id,
-    and both repeat across runs, so a previous run's flag (TTL 2 min) is cleared first."""
-    rescoring.rescore_pending_clear(organization_id=org.pk)
-    calls = []
-    monkeypatch.setattr(
-        tasks.rescore_pending_task,
-        "apply_async",
-        lambda args=None, countdown=None, **kw: calls.append((tuple(args), countdown)),
-    )
-    return calls
-
-
 def test_it_schedules_one_rescoring_for_a_burst_of_changes(org, active_model, scheduled):
     ids = list(Invoice.objects.filter(organization=org).values_list("pk", flat=True)[:50])
     for invoice_id in ids:
