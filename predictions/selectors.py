@@ -203,22 +203,23 @@ def forecast_latest(*, organization: Organization):
 
 
 def prediction_list_high_risk(*, organization: Organization, threshold: float):
-    """Open invoices whose risk (1 - the probability of payment by the next milestone, the
-    basis of the risk level) is at least ``threshold``; riskiest first, then largest balance."""
+    """Open invoices whose probability of being at risk (not paid within 30 days after due,
+    the basis of the risk level) is at least ``threshold``; riskiest first, then largest
+    balance."""
     return (
         prediction_list(organization=organization)
-        .filter(risk_probability__lte=1 - threshold)
-        .order_by("risk_probability", "-invoice__balance", "invoice__number")
+        .filter(risk_probability__gte=threshold)
+        .order_by("-risk_probability", "-invoice__balance", "invoice__number")
     )
 
 
 def high_risk_default_threshold(*, organization: Organization) -> float:
-    """The risk at which an invoice is graded high: 1 - the organization's ``high_below``."""
+    """The at-risk probability from which an invoice is graded high (``high_at_risk``)."""
     from predictions.models import RiskThresholds
 
     thresholds = RiskThresholds.objects.filter(organization=organization).first()
-    high_below = thresholds.high_below if thresholds else RiskThresholds().high_below
-    return round(1 - high_below, 4)
+    high_at_risk = thresholds.high_at_risk if thresholds else RiskThresholds().high_at_risk
+    return round(high_at_risk, 4)
 
 
 def customer_risk_levels(*, organization: Organization, customer_ids: list[int]) -> dict[int, str]:

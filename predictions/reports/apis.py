@@ -215,17 +215,17 @@ class HighRiskSerializer(serializers.Serializer):
     due_date = serializers.DateField(source="invoice.due_date")
     balance = serializers.DecimalField(source="invoice.balance", **MONEY)
     currency = serializers.CharField(source="invoice.currency")
-    risk = serializers.SerializerMethodField(help_text="1 - risk_probability")
+    risk = serializers.SerializerMethodField(help_text="probability of not being paid within 30 days after due")
     risk_level = serializers.CharField()
     p_paid_by_due = serializers.FloatField()
     expected_date = serializers.DateField()
 
     def get_risk(self, prediction) -> float:
-        return round(1 - prediction.risk_probability, 4)
+        return round(prediction.risk_probability, 4)
 
 
 class HighRiskPagination(CursorPagination):
-    ordering = ("risk_probability",)
+    ordering = ("-risk_probability",)
 
 
 class HighRiskApi(ApiAuthMixin, GenericAPIView):

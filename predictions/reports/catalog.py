@@ -107,7 +107,7 @@ def _high_risk_rows(queryset) -> Iterator[list]:
             invoice.due_date,
             invoice.balance,
             invoice.currency,
-            round(1 - prediction.risk_probability, 4),
+            round(prediction.risk_probability, 4),
             prediction.risk_level,
             round(prediction.p_paid_by_due, 4),
             prediction.expected_date,

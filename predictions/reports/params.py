@@ -68,7 +68,7 @@ class HighRiskParams(serializers.Serializer):
         max_value=1.0,
         help_text=(
             "minimum risk, 0 to 1 (risk = 1 - probability of payment by the next milestone); "
-            "default: the organization's high-risk grade (1 - high_below)"
+            "default: the organization's high-risk grade (high_at_risk)"
         ),
     )
 

@@ -222,7 +222,7 @@ def test_it_lists_high_risk_invoices_over_the_threshold(viewer_client, org):
     customer = CustomerFactory(organization=org)
     today = organization_today(organization=org)
     made = {}
-    for number, probability in (("R1", 0.1), ("R2", 0.35), ("R3", 0.8)):
+    for number, at_risk in (("R1", 0.9), ("R2", 0.65), ("R3", 0.2)):
         invoice = InvoiceFactory(customer=customer, number=number)
         made[number] = Prediction.objects.create(
             organization=org,
@@ -230,23 +230,23 @@ def test_it_lists_high_risk_invoices_over_the_threshold(viewer_client, org):
             model_version=version,
             scored_at=timezone.now(),
             as_of=today,
-            p_paid_by_due=probability,
+            p_paid_by_due=1 - at_risk,
             p_paid_30=0.9,
             p_paid_60=0.95,
             p_paid_90=0.99,
             expected_date=today,
             lower_date=today,
             upper_date=today,
-            risk_probability=probability,
-            risk_level="high" if probability < 0.4 else "low",
+            risk_probability=at_risk,
+            risk_level="high" if at_risk >= 0.5 else "low",
         )
     body = viewer_client.get("/api/v1/reports/high-risk", {"threshold": "0.6"}).json()
-    # risk = 1 - probability: R1 0.9, R2 0.65 (both >= 0.6), R3 0.2.
+    # At risk: R1 0.9, R2 0.65 (both >= 0.6), R3 0.2.
     assert [r["invoice"]["number"] for r in body["results"]] == ["R1", "R2"]
     assert body["results"][0]["risk"] == 0.9
-    # The default threshold is the high grade: 1 - high_below (0.4) = 0.6.
+    # The default threshold is the high grade: high_at_risk (0.5).
     page = viewer_client.get(reverse("report-page", args=["high-risk"]))
-    assert "2 open invoices with risk ≥ 0.6" in page.content.decode()
+    assert "2 open invoices with risk ≥ 0.5" in page.content.decode()
 
 
 @pytest.mark.django_db
