@@ -109,9 +109,7 @@ def main() -> int:
             "status": rerun.status,
             "seconds": round(rerun_s, 1),
             "requests": rerun.requests,
-            "created_or_updated": sum(
-                c["created"] + c["updated"] for c in rerun.counts.values()
-            ),
+            "created_or_updated": sum(c["created"] + c["updated"] for c in rerun.counts.values()),
         },
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }

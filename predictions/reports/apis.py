@@ -215,7 +215,9 @@ class HighRiskSerializer(serializers.Serializer):
     due_date = serializers.DateField(source="invoice.due_date")
     balance = serializers.DecimalField(source="invoice.balance", **MONEY)
     currency = serializers.CharField(source="invoice.currency")
-    risk = serializers.SerializerMethodField(help_text="probability of not being paid within 30 days after due")
+    risk = serializers.SerializerMethodField(
+        help_text="probability of not being paid within 30 days after due"
+    )
     risk_level = serializers.CharField()
     p_paid_by_due = serializers.FloatField()
     expected_date = serializers.DateField()
