@@ -322,6 +322,30 @@ class PaymentAllocation(models.Model):
         return f"{self.amount} of {self.payment_id} to {self.invoice_id}"
 
 
+class InvoiceCredit(models.Model):
+    """A credit note against one invoice: it lowers the balance like a payment does, but no
+    cash moves (a dispute settled by a credit, a price adjustment). Written only by
+    ``invoices.services.invoice_credit_note``."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credits")
+    amount = models.DecimalField(**MONEY)
+    reason = models.CharField(max_length=255, blank=True, default="")
+    # What issued it, e.g. "dispute:<uuid>", so a consumer can find its own credits.
+    reference = models.CharField(max_length=128, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"credit {self.amount} on {self.invoice_id}"
+
+
 class ExchangeRate(models.Model):
     """1 unit of ``currency`` = ``rate`` units of the organization's base currency on ``date``."""
 

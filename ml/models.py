@@ -27,8 +27,14 @@ class ModelStatus(models.TextChoices):
 
 
 class ModelVersion(models.Model):
+    # Null for a shared base model (the dispute classifier trained on the starter corpus),
+    # active for every organization without a version of its own.
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="model_versions"
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="model_versions",
+        null=True,
+        blank=True,
     )
     kind = models.CharField(max_length=16, choices=ModelKind.choices, default=ModelKind.PAYMENT)
     # "2026.11.26-1": the training day, then a counter within that day.
@@ -60,6 +66,11 @@ class ModelVersion(models.Model):
                 fields=["organization", "kind"],
                 condition=Q(status="active"),
                 name="model_version_one_active",
+            ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(status="active", organization__isnull=True),
+                name="model_version_one_active_shared",
             ),
         ]
         indexes = [models.Index(fields=["organization", "kind", "status"])]

@@ -37,12 +37,24 @@ logger = logging.getLogger(__name__)
 # (absolute for ROC-AUC and Brier, relative for MAE) before a candidate counts as worse.
 DEFAULT_TOLERANCE = 0.005
 
+# Artifacts of shared models (organization null) live under MODEL_DIR/shared/<kind>/.
+SHARED_FOLDER = "shared"
+
+
+def _load_dispute_model(path: Path, sha256: str) -> Any:
+    # Imported here: torch and transformers load only in processes that classify.
+    from ml.dispute_model import DisputeClassifier
+
+    return DisputeClassifier.load(path, sha256)
+
+
 # Kinds with no holdout labels: a retrained version replaces the active one.
 UNSUPERVISED_KINDS = (ModelKind.PAYMENT_RISK,)
 # How each kind's artifact loads (after its checksum is verified).
 LOADERS: dict[str, Any] = {
     ModelKind.PAYMENT: PaymentModel.load,
     ModelKind.PAYMENT_RISK: PaymentRiskModel.load,
+    ModelKind.DISPUTE: _load_dispute_model,
 }
 
 _cache: dict[tuple[int, str], Any] = {}
@@ -65,7 +77,7 @@ def _next_version(organization, kind: str, day: dt.date) -> str:
 def register_candidate(
     *,
     organization,
-    model: PaymentModel | PaymentRiskModel,
+    model: Any,
     metrics: dict[str, Any],
     rows: dict[str, int],
     params: dict[str, Any] | None = None,
@@ -76,9 +88,11 @@ def register_candidate(
     trained_at = trained_at or timezone.now()
     with transaction.atomic():
         # Serialize version numbering per organization (two trainings at once).
-        type(organization).objects.select_for_update().filter(pk=organization.pk).first()
+        if organization is not None:
+            type(organization).objects.select_for_update().filter(pk=organization.pk).first()
         version = _next_version(organization, kind, timezone.localdate(trained_at))
-        relative = Path(str(organization.code)) / kind / version
+        owner = str(organization.code) if organization is not None else SHARED_FOLDER
+        relative = Path(owner) / kind / version
         saved = model.save(Path(settings.MODEL_DIR) / relative)
         return ModelVersion.objects.create(
             organization=organization,
@@ -97,12 +111,13 @@ def register_candidate(
 
 def _compare(cand: dict[str, Any], active: dict[str, Any], tolerance: float) -> tuple[bool, str]:
     """Promote when no holdout metric is worse beyond the tolerance and at least one of
-    ROC-AUC, Brier and MAE is strictly better."""
+    ROC-AUC, Brier, MAE (payment) or macro-F1 (dispute) is strictly better."""
     worse, better = [], []
     checks = (
         ("roc_auc", True, lambda a: tolerance),
         ("brier", False, lambda a: tolerance),
         ("mae_days", False, lambda a: abs(a) * tolerance),
+        ("macro_f1", True, lambda a: tolerance),
     )
     for name, higher_is_better, slack in checks:
         c, a = cand.get(name), active.get(name)
@@ -129,7 +144,7 @@ def promote_if_better(
         active = (
             ModelVersion.objects.select_for_update()
             .filter(
-                organization_id=candidate.organization_id,
+                organization=candidate.organization_id,
                 kind=candidate.kind,
                 status=ModelStatus.ACTIVE,
             )

@@ -35,6 +35,11 @@ BEAT_SCHEDULE: dict[str, tuple[str, dict[str, str]]] = {
         "predictions.customer_risk_snapshot_all",
         {"minute": "30", "hour": "5"},
     ),
+    # disputes: fine-tune organizations' classifiers from new staff-confirmed labels (weekly).
+    "dispute-model-retrain-weekly": (
+        "disputes.dispute_model_retrain_all",
+        {"minute": "0", "hour": "2", "day_of_week": "0"},
+    ),
     # reminders: plan and draft the day's reminders (after risk is fresh), then send approved
     # and auto-send ones every 30 minutes through the working day.
     "reminders-plan-daily": ("reminders.plan_all", {"minute": "0", "hour": "6"}),

@@ -9,7 +9,10 @@ from invoices.services.customers import (
 )
 from invoices.services.invoices import (
     invoice_create,
+    invoice_credit_note,
+    invoice_credited,
     invoice_recalculate,
+    invoice_set_disputed,
     invoice_update,
     invoice_void,
     invoice_write_off,
@@ -27,7 +30,10 @@ __all__ = [
     "customer_risk_set_bulk",
     "customer_update",
     "invoice_create",
+    "invoice_credit_note",
+    "invoice_credited",
     "invoice_recalculate",
+    "invoice_set_disputed",
     "invoice_update",
     "invoice_void",
     "invoice_write_off",

@@ -15,6 +15,7 @@ from invoices.models import (
     ZERO,
     Customer,
     Invoice,
+    InvoiceCredit,
     InvoiceLine,
     InvoiceStatus,
     PaymentAllocation,
@@ -192,7 +193,7 @@ def invoice_write_off(*, invoice: Invoice) -> Invoice:
 
 
 def invoice_recalculate(*, invoice: Invoice) -> Invoice:
-    """Recompute balance, status and paid date from succeeded allocations.
+    """Recompute balance, status and paid date from succeeded allocations and credit notes.
 
     The caller holds the invoice row lock.
     """
@@ -200,15 +201,16 @@ def invoice_recalculate(*, invoice: Invoice) -> Invoice:
         invoice=invoice, payment__status=PaymentStatus.SUCCEEDED
     ).aggregate(total=Sum("amount"), last=Max("payment__received_at"))
     paid = applied["total"] or ZERO
+    credited = invoice_credited(invoice=invoice)
     was_paid = invoice.status == InvoiceStatus.PAID
-    if paid > invoice.total:
+    if paid + credited > invoice.total:
         raise ValidationError(
             {
                 "amount": f"invoice {invoice.number} would be over-paid "
-                f"({paid} applied to a total of {invoice.total})"
+                f"({paid} applied and {credited} credited to a total of {invoice.total})"
             }
         )
-    invoice.balance = invoice.total - paid
+    invoice.balance = invoice.total - paid - credited
     invoice.status = status_for_balance(
         total=invoice.total, balance=invoice.balance, current=invoice.status
     )
@@ -222,6 +224,57 @@ def invoice_recalculate(*, invoice: Invoice) -> Invoice:
         invoice_event(invoice=invoice, type="invoice.paid", paid_date=invoice.paid_date)
     _announce(invoice)
     return invoice
+
+
+def invoice_credited(*, invoice: Invoice) -> Decimal:
+    return (
+        InvoiceCredit.objects.filter(invoice=invoice).aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
+
+
+@transaction.atomic
+def invoice_credit_note(
+    *, invoice: Invoice, amount: Decimal, reason: str = "", reference: str = ""
+) -> InvoiceCredit:
+    """Issue a credit note: the balance drops by ``amount`` (never below zero) in the same
+    transaction as the caller's other writes."""
+    invoice = Invoice.objects.select_for_update().select_related("organization").get(pk=invoice.pk)
+    amount = Decimal(amount).quantize(CENT)
+    if amount <= 0:
+        raise ValidationError({"amount": "a credit note amount must be positive"})
+    if invoice.status in (InvoiceStatus.DRAFT, *TERMINAL_STATUSES):
+        raise ValidationError(
+            {"amount": f"a {invoice.get_status_display().lower()} invoice cannot be credited"}
+        )
+    if amount > invoice.balance:
+        raise ValidationError(
+            {"amount": f"credit {amount} exceeds the balance {invoice.balance} of {invoice.number}"}
+        )
+    credit = InvoiceCredit.objects.create(
+        organization=invoice.organization,
+        invoice=invoice,
+        amount=amount,
+        reason=reason[:255],
+        reference=reference[:128],
+    )
+    before = snapshot(invoice, ["balance", "status"])
+    invoice_recalculate(invoice=invoice)
+    audit_record(
+        organization=invoice.organization,
+        action="invoice.credit_note",
+        instance=invoice,
+        before=before | {"credit": None},
+        after=snapshot(invoice, ["balance", "status"]) | {"credit": str(amount)},
+    )
+    return credit
+
+
+def invoice_set_disputed(*, invoice: Invoice, disputed: bool) -> Invoice:
+    """The disputed flag, set by whoever tracks disputes (the ledger does not know them)."""
+    if invoice.disputed == disputed:
+        return invoice
+    return invoice_update(invoice=invoice, disputed=disputed)
 
 
 def _announce(invoice: Invoice) -> None:

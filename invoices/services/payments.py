@@ -19,7 +19,7 @@ from invoices.models import (
     PaymentAllocation,
     PaymentStatus,
 )
-from invoices.services.invoices import invoice_recalculate
+from invoices.services.invoices import invoice_credited, invoice_recalculate
 from invoices.signals import payment_changed
 from paypredict_project.audit import audit_record, model_update, snapshot
 from paypredict_project.tenancy.models import Organization
@@ -50,7 +50,7 @@ def _validate_allocation(payment: Payment, invoice: Invoice, amount: Decimal) ->
         .aggregate(total=Sum("amount"))["total"]
         or ZERO
     )
-    open_amount = invoice.total - reserved
+    open_amount = invoice.total - reserved - invoice_credited(invoice=invoice)
     if amount > open_amount:
         raise ValidationError(
             {
