@@ -160,3 +160,39 @@ def line_chart(
         ticks=ticks,
         labels=label_marks,
     )
+
+
+def days_late_chart(rows: list[dict], *, width: int = 640, height: int = 160) -> dict:
+    """Days late per paid invoice (oldest first) as dots and a line, with a zero (due) line;
+    the axis spans the early/late range symmetrically enough to show both."""
+    left, top, bottom, right = 40, 10, 22, 12
+    values = [row["days_late"] for row in rows]
+    high = nice_ceiling(max([*values, 1]))
+    low = -nice_ceiling(max([-v for v in values] + [1]))
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = max(len(values) - 1, 1)
+
+    def y(v: float) -> float:
+        return round(top + plot_h * (high - v) / (high - low), 1)
+
+    dots = [
+        {
+            "x": round(left + plot_w * i / n, 1),
+            "y": y(row["days_late"]),
+            "late": row["days_late"] > 0,
+            "title": f"{row['number']}: due {row['due_date']}, paid {row['paid_date']}, "
+            f"{row['days_late']:+d} days",
+        }
+        for i, row in enumerate(rows)
+    ]
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "zero": y(0),
+        "ticks": [{"y": y(v), "label": f"{v:+.0f}" if v else "due"} for v in (high, 0, low)],
+        "points": " ".join(f"{d['x']},{d['y']}" for d in dots),
+        "dots": dots,
+        "first": rows[0]["paid_date"],
+        "last": rows[-1]["paid_date"],
+    }

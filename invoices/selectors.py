@@ -203,3 +203,17 @@ def exchange_rate_sql(*, currency: str, on: str) -> str:
          WHERE r.organization_id = %(org)s AND r.currency = {currency} AND r.date > {on}
          ORDER BY r.date ASC LIMIT 1)
     ) END"""
+
+
+def customer_days_late(*, organization: Organization, customer: Customer, limit: int = 60):
+    """The customer's last ``limit`` paid invoices, oldest first: days from due to paid date
+    (negative = early). One query; the profile charts it."""
+    rows = (
+        scoped(Invoice.objects.all(), organization=organization)
+        .filter(customer=customer, status="paid", paid_date__isnull=False)
+        .order_by("-paid_date", "-id")
+        .values("number", "code", "due_date", "paid_date")[:limit]
+    )
+    return [
+        {**row, "days_late": (row["paid_date"] - row["due_date"]).days} for row in reversed(rows)
+    ]

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from invoices import selectors, services
 from invoices.analytics import organization_today
+from invoices.charts import days_late_chart
 from invoices.filters import CustomerFilter
 from invoices.forms import CustomerPreferencesForm
 from invoices.views.common import (
@@ -84,8 +85,11 @@ def _profile_context(request: DashboardRequest, customer, form=None) -> dict:
         param="payments_page",
         size=HISTORY_PAGE_SIZE,
     )
+    days_late = selectors.customer_days_late(organization=organization, customer=customer)
     return {
         "customer": customer,
+        "days_late": days_late,
+        "days_late_chart": days_late_chart(days_late) if len(days_late) > 1 else None,
         "balances": selectors.customer_balances(
             organization=organization, customer_ids=[customer.id], today=today
         ).get(customer.id, []),

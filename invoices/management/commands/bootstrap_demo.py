@@ -28,7 +28,7 @@ DEMO_SIZE = {"customers": 300, "invoices": 30_000, "seed": 42}
 # Commands other apps provide; each runs for the demo org after a fresh seed when present.
 AFTER_SEED_HOOKS = ("train_payment_model", "score_invoices", "train_payment_risk")
 # Idempotent commands of other apps run on every start (e.g. today's reminders are drafted).
-EVERY_RUN_HOOKS = ("plan_reminders",)
+EVERY_RUN_HOOKS = ("plan_reminders", "schedule_demo_reports")
 
 
 class Command(BaseCommand):
