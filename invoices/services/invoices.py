@@ -12,6 +12,7 @@ from django.db.models import Max, Sum
 from invoices.events import invoice_event
 from invoices.models import (
     CLOSED_STATUSES,
+    FIXED_STATUSES,
     ZERO,
     Customer,
     Invoice,
@@ -243,7 +244,7 @@ def invoice_credit_note(
     amount = Decimal(amount).quantize(CENT)
     if amount <= 0:
         raise ValidationError({"amount": "a credit note amount must be positive"})
-    if invoice.status in (InvoiceStatus.DRAFT, *TERMINAL_STATUSES):
+    if invoice.status in FIXED_STATUSES:
         raise ValidationError(
             {"amount": f"a {invoice.get_status_display().lower()} invoice cannot be credited"}
         )
