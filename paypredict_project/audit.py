@@ -101,3 +101,40 @@ def audit_record(
         before=jsonable(before),
         after=jsonable(after),
     )
+
+
+def model_update(
+    *,
+    instance: models.Model,
+    fields: dict[str, Any],
+    action: str,
+    organization=None,
+    clean: bool = True,
+) -> tuple[models.Model, list[str]]:
+    """Set ``fields`` on ``instance``, validate, save only what changed, and audit it.
+
+    HackSoft's ``model_update`` plus our audit entry (before → after of the changed fields),
+    so services do not repeat "snapshot → set fields → full_clean → save → audit_record".
+    Returns the instance and the names that changed; nothing changed means no save and no
+    audit entry. The caller holds the row lock when the write must not race.
+    """
+    changed = [name for name, value in fields.items() if getattr(instance, name) != value]
+    if not changed:
+        return instance, []
+    before = snapshot(instance, changed)
+    for name in changed:
+        setattr(instance, name, fields[name])
+    if clean:
+        instance.full_clean()
+    update_fields = list(changed)
+    if any(f.name == "updated_at" for f in instance._meta.concrete_fields):
+        update_fields.append("updated_at")
+    instance.save(update_fields=update_fields)
+    audit_record(
+        organization=organization or instance.organization,
+        action=action,
+        instance=instance,
+        before=before,
+        after=snapshot(instance, changed),
+    )
+    return instance, changed

@@ -6,7 +6,7 @@ from typing import Any
 from django.db import transaction
 
 from invoices.models import Customer
-from paypredict_project.audit import audit_record, snapshot
+from paypredict_project.audit import audit_record, model_update, snapshot
 from paypredict_project.tenancy.models import Organization
 
 CUSTOMER_EDITABLE_FIELDS = (
@@ -53,18 +53,7 @@ def customer_update(*, customer: Customer, **fields: Any) -> Customer:
     unknown = set(fields) - set(CUSTOMER_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"unknown customer fields: {', '.join(sorted(unknown))}")
-    before = snapshot(customer)
-    for name, value in fields.items():
-        setattr(customer, name, value)
-    customer.full_clean()
-    customer.save(update_fields=[*fields, "updated_at"])
-    audit_record(
-        organization=customer.organization,
-        action="customer.update",
-        instance=customer,
-        before=before,
-        after=snapshot(customer),
-    )
+    customer, _ = model_update(instance=customer, fields=fields, action="customer.update")
     return customer
 
 

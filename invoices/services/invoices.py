@@ -24,7 +24,7 @@ from invoices.models import (
     status_for_balance,
 )
 from invoices.signals import invoice_changed
-from paypredict_project.audit import audit_record, snapshot
+from paypredict_project.audit import audit_record, model_update, snapshot
 from paypredict_project.tenancy.models import Organization
 
 CENT = Decimal("0.01")
@@ -151,19 +151,10 @@ def invoice_update(*, invoice: Invoice, **fields: Any) -> Invoice:
             {name: "this field cannot be changed after the invoice is created" for name in unknown}
         )
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    before = snapshot(invoice)
-    for name, value in fields.items():
-        setattr(invoice, name, value)
-    invoice.full_clean()
-    invoice.save(update_fields=[*fields, "updated_at"])
-    audit_record(
-        organization=invoice.organization,
-        action="invoice.update",
-        instance=invoice,
-        before=before,
-        after=snapshot(invoice),
-    )
-    invoice_event(invoice=invoice, type="invoice.updated", changed=sorted(fields))
+    invoice, changed = model_update(instance=invoice, fields=fields, action="invoice.update")
+    if not changed:
+        return invoice  # a repeated request (a double submit) changes nothing
+    invoice_event(invoice=invoice, type="invoice.updated", changed=sorted(changed))
     _announce(invoice)
     return invoice
 
@@ -174,15 +165,8 @@ def _close(invoice: Invoice, status: str, action: str) -> Invoice:
         raise ValidationError(
             {"status": f"a {invoice.get_status_display().lower()} invoice cannot be {action}"}
         )
-    before = snapshot(invoice)
-    invoice.status = status
-    invoice.save(update_fields=["status", "updated_at"])
-    audit_record(
-        organization=invoice.organization,
-        action=f"invoice.{status}",
-        instance=invoice,
-        before=before,
-        after=snapshot(invoice),
+    model_update(
+        instance=invoice, fields={"status": status}, action=f"invoice.{status}", clean=False
     )
     if status == InvoiceStatus.VOID:
         invoice_event(invoice=invoice, type="invoice.voided")

@@ -21,7 +21,7 @@ from invoices.models import (
 )
 from invoices.services.invoices import invoice_credited, invoice_recalculate
 from invoices.signals import payment_changed
-from paypredict_project.audit import audit_record, snapshot
+from paypredict_project.audit import audit_record, model_update, snapshot
 from paypredict_project.tenancy.models import Organization
 
 # Allocations of these payments hold on to invoice balance (pending ones reserve it).
@@ -165,21 +165,15 @@ def _change_status(
     payment = Payment.objects.select_for_update().select_related("organization").get(pk=payment.pk)
     if payment.status not in allowed_from:
         raise ValidationError({"status": f"a {payment.status} payment cannot become {status}"})
-    before = snapshot(payment)
-    payment.status = status
-    for name, value in fields.items():
-        setattr(payment, name, value)
-    payment.save(update_fields=["status", *fields, "updated_at"])
+    model_update(
+        instance=payment,
+        fields={"status": status, **fields},
+        action=f"payment.{status}",
+        clean=False,
+    )
     invoices = _lock_invoices(a.invoice for a in payment.allocations.select_related("invoice"))
     for invoice in invoices.values():
         invoice_recalculate(invoice=invoice)
-    audit_record(
-        organization=payment.organization,
-        action=f"payment.{status}",
-        instance=payment,
-        before=before,
-        after=snapshot(payment),
-    )
     payment_event(payment=payment)
     _announce(payment)
     return payment
