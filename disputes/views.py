@@ -86,6 +86,11 @@ def _detail_context(request, dispute) -> dict:
         "allocations": ledger_selectors.invoice_allocations(invoice=invoice) if invoice else [],
         "events": list(dispute.events.select_related("actor")),
         "rule": rule,
+        "rule_label": (
+            ResolutionKind(rule.action).label
+            if rule and rule.action in ResolutionKind.values
+            else ""
+        ),
         "draft": suggestion.get("draft"),
         "fallback_reason": suggestion.get("fallback_reason", ""),
         "categories": CATEGORY_CHOICES,
