@@ -445,14 +445,13 @@ class PaymentRiskModel:
         ).fit(A)
         arrays = _flatten(forest)
         arrays["tails"], arrays["tail_counts"] = _tail_tables(A)
-        arrays["forest_tail"], arrays["forest_tail_count"] = _tail_tables(
-            _raw_scores(arrays, A)[:, None]
-        )
+        raw = _raw_scores(arrays, A)  # one pass of the forest over the history serves twice
+        arrays["forest_tail"], arrays["forest_tail_count"] = _tail_tables(raw[:, None])
         arrays["rows"] = np.array([len(A)])
         arrays["forest_weight"] = np.array([forest_weight])
         arrays["scale"] = np.array([1.0])
         model = cls(arrays, feature_columns=list(FEATURES), params={}, info={"rows": len(A)})
-        total = model._terms(A).sum(axis=1)
+        total = model._terms(A, raw=raw).sum(axis=1)
         arrays["scale"] = np.array([max(float(np.quantile(total, calibration_quantile)), 1e-6)])
         model.params = {
             "n_estimators": n_estimators,
@@ -463,14 +462,13 @@ class PaymentRiskModel:
         }
         return model
 
-    def _terms(self, A: np.ndarray) -> np.ndarray:
+    def _terms(self, A: np.ndarray, raw: np.ndarray | None = None) -> np.ndarray:
         """Surprisal per feature, then the forest's, as columns."""
         a = self.arrays
         rows = int(a["rows"][0])
         features = _surprisal(a["tails"], a["tail_counts"], rows, A)
-        forest = _surprisal(
-            a["forest_tail"], a["forest_tail_count"], rows, _raw_scores(a, A)[:, None]
-        )
+        raw = _raw_scores(a, A) if raw is None else raw
+        forest = _surprisal(a["forest_tail"], a["forest_tail_count"], rows, raw[:, None])
         return np.hstack([features, forest * a["forest_weight"][0]])
 
     def forest_scores(self, X: pd.DataFrame) -> np.ndarray:
