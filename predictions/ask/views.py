@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from invoices.models import Customer
-from paypredict_project.csv_output import csv_writer
 from paypredict_project.tenancy.decorators import require_org_permission
 from predictions.ask import parser
 from predictions.ask.services import PAGE_ROWS, AskInputError, ask_question, ask_rerun
 from predictions.charts import bar_chart
+from predictions.reports.exports import csv_response
 
 
 @require_org_permission("read:invoices")
@@ -50,20 +50,12 @@ def ask_csv(request, conversation: str, turn: int):
         )
     except AskInputError as error:
         return HttpResponse(str(error), status=404, content_type="text/plain")
-    response = StreamingHttpResponse(_csv_lines(columns, rows), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="ask-{conversation[:8]}-{turn}.csv"'
-    return response
-
-
-def _csv_lines(columns, rows):
-    class _Line:
-        def write(self, text: str) -> str:
-            return text
-
-    writer = csv_writer(_Line())
-    yield writer.writerow(columns)
-    for row in rows:
-        yield writer.writerow(row)
+    return csv_response(
+        name=f"ask-{conversation[:8]}-{turn}",
+        organization=request.organization,
+        header=columns,
+        rows=rows,
+    )
 
 
 def _answer_context(answer) -> dict:
