@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -62,10 +62,10 @@ class Shape:
 class Parsed:
     shape: Shape
     params: Params
-    query: Query = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "query", self.shape.build(self.params))
+    @property
+    def query(self) -> Query:
+        return self.shape.build(self.params)
 
     def describe(self, columns: list[str], rows: Sequence[Sequence[Any]]) -> str:
         return self.shape.describe(columns, rows, self.params)

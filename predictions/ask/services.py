@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from invoices.analytics import organization_today
 from invoices.models import Customer
-from ml.llm import llm_is_configured, llm_structured
+from ml.llm import NOT_CONFIGURED, llm_is_configured, llm_structured
 from paypredict_project.readonly import ReadOnlyQueryError, readonly_query
 from paypredict_project.tenancy.models import Organization
 from predictions.ask import parser
@@ -88,15 +88,16 @@ def ask_question(
     conversation = conversation_get_or_start(
         organization_id=organization.id, user_id=user_id, conversation_id=conversation_id
     )
-    answer: AskAnswer | None = None
-    fallback_reason = "not_configured"
+    llm_answer, fallback_reason = None, NOT_CONFIGURED
     if llm_is_configured():
-        answer, fallback_reason = _llm_answer(organization, conversation, question, max_rows)
-    if answer is None or (answer.refused and answer.path == "none"):
-        parsed_answer = _parser_answer(organization, conversation, question, max_rows)
-        if answer is not None and answer.refused and parsed_answer.path == "parser":
-            parsed_answer.refused = answer.refused
-        answer = parsed_answer if answer is None or parsed_answer.path == "parser" else answer
+        llm_answer, fallback_reason = _llm_answer(organization, conversation, question, max_rows)
+    if llm_answer is not None and not llm_answer.refused:
+        answer = llm_answer
+    else:
+        answer = _parser_answer(organization, conversation, question, max_rows)
+        if llm_answer is not None:  # the LLM's query was refused: say so beside any answer
+            answer = answer if answer.path == "parser" else llm_answer
+            answer.refused = llm_answer.refused
         answer.fallback_reason = fallback_reason
     conversation_add_turn(
         conversation,
@@ -149,12 +150,11 @@ def _parser_answer(
     if parsed is None:
         params = parser.read_params(question.lower(), today=today, customer_names=names)
         return _not_understood(question, conversation, params.ambiguous_customers)
-    answer = _answer_from_sql(
-        organization, question, conversation, parsed.query.sql, max_rows, path="parser"
-    )
+    query = parsed.query
+    answer = _answer_from_sql(organization, question, conversation, query.sql, max_rows, "parser")
     if not answer.refused:
         answer.answer = parsed.describe(answer.columns, answer.rows)
-        answer.chart = parsed.query.chart if len(answer.rows) > 1 else None
+        answer.chart = query.chart if len(answer.rows) > 1 else None
     answer.shape = parsed.shape.name
     answer.params = _params_to_dict(parsed.params)
     return answer
