@@ -17,7 +17,8 @@ VIEWS: dict[str, tuple[str, str]] = {
         "due yet; null otherwise), days_late int (paid invoices: paid_date - due_date), "
         "p_paid_by_due float (0-1), predicted_payment_date date, predicted_payment_date_low "
         "date, predicted_payment_date_high date, risk_level text (low|medium|high), "
-        "risk_probability float, scored_at timestamptz",
+        "risk_probability float (probability of not being paid within 30 days after due), "
+        "scored_at timestamptz",
     ),
     "vw_ar_aging": (
         "one row per open invoice with its aging bucket",
