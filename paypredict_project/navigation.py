@@ -31,6 +31,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Ask", "ask", "read:invoices"),
     NavItem("Reminders", "reminder-queue", "read:invoices"),
     NavItem("Reports", "report-index", "read:invoices"),
+    NavItem("Live feed", "live-feed", "read:invoices"),
     NavItem("Models", "model-list", "admin"),
     NavItem("Import CSV", "csv-import", "write:invoices"),
     NavItem("Integrations", "integrations", "manage:integrations"),

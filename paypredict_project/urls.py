@@ -40,6 +40,7 @@ urlpatterns = [
     path("", include("reminders.urls")),
     path("", include("disputes.urls")),
     path("", include("predictions.reports.urls")),
+    path("", include("paypredict_project.events.urls")),
 ]
 
 # Unknown URLs under /api/ answer with the API error body, not an HTML page.
