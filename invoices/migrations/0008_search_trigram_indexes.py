@@ -8,10 +8,12 @@ are raw SQL, not model Meta indexes, for that reason.
 
 from django.db import migrations
 
+# On UPPER(column): Django's icontains is ``UPPER(column) LIKE UPPER(pattern)`` on PostgreSQL,
+# which an index on the bare column cannot serve.
 INDEXES = {
-    "invoice_number_trgm_idx": "invoices_invoice USING gin (number gin_trgm_ops)",
-    "invoice_po_number_trgm_idx": "invoices_invoice USING gin (po_number gin_trgm_ops)",
-    "customer_name_trgm_idx": "invoices_customer USING gin (name gin_trgm_ops)",
+    "invoice_number_trgm_idx": "invoices_invoice USING gin (upper(number) gin_trgm_ops)",
+    "invoice_po_number_trgm_idx": "invoices_invoice USING gin (upper(po_number) gin_trgm_ops)",
+    "customer_name_trgm_idx": "invoices_customer USING gin (upper(name) gin_trgm_ops)",
 }
 
 

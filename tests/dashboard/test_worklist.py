@@ -166,6 +166,16 @@ def test_search_matches_number_po_and_customer_name_fragments(owner_client, ledg
     assert _numbers(owner_client.get(url, {"q": "no such thing"})) == []
 
 
+def test_search_by_customer_name_past_the_inline_id_limit(owner_client, ledger, monkeypatch):
+    from invoices import filters
+
+    # With more matching customers than it inlines, the condition is a subquery: same rows.
+    monkeypatch.setattr(filters, "CUSTOMER_IDS_INLINE", 0)
+    url = reverse("invoice-list")
+    assert sorted(_numbers(owner_client.get(url, {"q": "lobe"}))) == ["INV-GLX", "INV-PAID"]
+    assert sorted(_numbers(owner_client.get(url, {"q": "acme"}))) == ["INV-CUR", "INV-LATE"]
+
+
 def test_the_pager_counts_only_up_to_a_limit_and_says_more_than(owner_client, org, monkeypatch):
     from invoices.views import common
 
