@@ -302,8 +302,16 @@ def payment_upsert_external(
     received_at: dt.datetime,
     reference: str = "",
     allocations: Iterable[tuple[Invoice, Decimal]] = (),
+    status: str = PaymentStatus.SUCCEEDED,
+    **extra: str,
 ) -> tuple[Payment, str]:
-    """Create or update a synced payment and make its allocations match the source's."""
+    """Create or update a synced payment and make its allocations match the source's.
+
+    ``status`` and ``extra`` (method, processor, failure_code, failure_reason) let a source
+    that knows them (a payment system's change stream) set them; a failed or refunded payment
+    holds no allocations, so its invoices stay open."""
+    if status not in COUNTED:
+        allocations = ()
     wanted = _wanted_allocations(allocations)
     payment = (
         Payment.objects.select_for_update()
@@ -321,6 +329,8 @@ def payment_upsert_external(
             source=source,
             external_id=external_id,
             reference=reference[:128],
+            status=status,
+            **extra,
         )
         return created, CREATED
     fields = {
@@ -329,7 +339,8 @@ def payment_upsert_external(
         "currency": currency.upper(),
         "received_at": received_at,
         "reference": reference[:128],
-        "status": PaymentStatus.SUCCEEDED,
+        "status": status,
+        **extra,
     }
     changes = {k: v for k, v in fields.items() if getattr(payment, k) != v}
     current = {a.invoice_id: a.amount for a in payment.allocations.all()}
