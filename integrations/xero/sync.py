@@ -133,7 +133,6 @@ class XeroAdapter(LedgerAdapter):
             allocations=[(invoice, amount)],
         )
 
-
     def _apply_credit_notes(self, record: dict[str, Any]) -> str:
         """The credit note's allocations to invoices as ledger credits (none when voided)."""
         allocations: list[tuple[Invoice, Decimal]] = []

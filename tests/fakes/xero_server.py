@@ -235,7 +235,9 @@ class FakeXero(FakeServer):
         self._touch(row)
         return cid
 
-    def _allocate(self, note: dict[str, Any], invoice_id: str, amount: Decimal, day: dt.date) -> None:
+    def _allocate(
+        self, note: dict[str, Any], invoice_id: str, amount: Decimal, day: dt.date
+    ) -> None:
         invoice = self.rows["Invoices"][invoice_id]
         note["Allocations"].append(
             {
