@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0007_invoice_credit'),
+        ('invoices', '0008_search_trigram_indexes'),
     ]
 
     operations = [
