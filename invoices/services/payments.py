@@ -186,6 +186,7 @@ _RECONCILED_BY = {
     Source.CSV: SettlementSource.CSV,
     Source.QUICKBOOKS: SettlementSource.QUICKBOOKS,
     Source.XERO: SettlementSource.XERO,
+    Source.STREAM: SettlementSource.STREAM,
 }
 
 

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0008_search_trigram_indexes'),
+        ('invoices', '0009_payment_source_stream'),
         ('tenancy', '0002_reader_role'),
     ]
 
