@@ -21,3 +21,15 @@ def csv_uploads_purge_task() -> int:
     from invoices.services.csv_uploads import csv_uploads_purge
 
     return csv_uploads_purge()
+
+
+@shared_task(name="invoices.ar_trends_refresh")
+def ar_trends_refresh_task(organization_id: int) -> int:
+    """Recompute an organization's home-page trends after a ledger change (see trends.py)."""
+    from invoices.trends import ar_trends_refresh
+    from paypredict_project.tenancy.models import Organization
+
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        return 0
+    return len(ar_trends_refresh(organization=organization))

@@ -105,3 +105,30 @@ def test_it_shows_trends_and_risk_mix_on_home(viewer_client, outsider_client, hi
     assert 'data-risk="unscored"' in html and "1,100.00" in html
     outsider = outsider_client.get(reverse("dashboard")).content.decode()
     assert "1,100.00" not in outsider
+
+
+@pytest.mark.django_db
+def test_after_a_ledger_change_home_serves_the_latest_trends_while_a_refresh_catches_up(
+    org, history, monkeypatch
+):
+    from invoices import tasks, trends
+    from invoices.analytics import dashboard_summary_invalidate, organization_today
+
+    today = organization_today(organization=org)
+    first = trends.ar_trends_cached(organization=org)  # nothing computed today: in the request
+    assert first == trends.ar_trends(organization=org, today=today)
+    customer = CustomerFactory(organization=org, currency="USD")
+    InvoiceFactory(customer=customer, issue_date=today, due_date=today, total=D("700"))
+    dashboard_summary_invalidate(organization_id=org.id)  # what the ledger signals do
+
+    queued = []
+    monkeypatch.setattr(tasks.ar_trends_refresh_task, "delay", queued.append)
+    assert trends.ar_trends_cached(organization=org) == first  # no wait: today's latest
+    assert trends.ar_trends_cached(organization=org) == first
+    assert queued == [org.id]  # one recomputation queued, not one per visit
+
+    tasks.ar_trends_refresh_task(org.id)  # the worker runs it
+    fresh = trends.ar_trends_cached(organization=org)
+    # Equal to a full recomputation from the ledger, and it sees the new invoice.
+    assert fresh == trends.ar_trends(organization=org, today=today)
+    assert fresh[-1].ar_balance == first[-1].ar_balance + D("700")
