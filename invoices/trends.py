@@ -265,7 +265,7 @@ def ar_trends_cached(*, organization: Organization) -> list[TrendPoint]:
     """The trends for today: current if cached, else the latest of today while a refresh runs.
 
     Rebuilding twelve month-end positions reads the organization's whole history (two scans
-    of invoices and allocations: 5–30 s at a million invoices), so after a ledger change the
+    of invoices and allocations: 5 to 30 s at a million invoices), so after a ledger change the
     page shows the trends computed earlier today and queues their recomputation in the
     background (one at a time per organization) instead of making the visitor wait. Only the
     first visit of a day, with nothing computed yet, computes them in the request.
