@@ -33,3 +33,18 @@ def ar_trends_refresh_task(organization_id: int) -> int:
     if organization is None:
         return 0
     return len(ar_trends_refresh(organization=organization))
+
+
+@shared_task(name="invoices.beginning_ar_refresh")
+def beginning_ar_refresh_task(organization_id: int, start: str) -> int:
+    """Recompute an organization's beginning AR for CEI after a ledger change (analytics.py)."""
+    import datetime as dt
+
+    from invoices.analytics import beginning_ar_refresh
+    from paypredict_project.tenancy.models import Organization
+
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        return 0
+    figures = beginning_ar_refresh(organization=organization, start=dt.date.fromisoformat(start))
+    return len(figures)

@@ -132,3 +132,34 @@ def test_after_a_ledger_change_home_serves_the_latest_trends_while_a_refresh_cat
     # Equal to a full recomputation from the ledger, and it sees the new invoice.
     assert fresh == trends.ar_trends(organization=org, today=today)
     assert fresh[-1].ar_balance == first[-1].ar_balance + D("700")
+
+
+@pytest.mark.django_db
+def test_ceis_beginning_ar_is_served_from_the_latest_value_until_its_refresh(
+    org, history, monkeypatch
+):
+    from invoices import analytics, tasks
+
+    start = analytics.organization_today(organization=org) - dt.timedelta(days=90)
+    first = analytics.beginning_ar_cached(organization=org, start=start)
+    assert first == analytics.beginning_ar_by_currency(organization=org, start=start)
+    # A back-dated change: an invoice of January, part paid in February, still open.
+    invoice = InvoiceFactory(
+        customer=CustomerFactory(organization=org, currency="USD"),
+        issue_date=day(1, 5),
+        due_date=day(2, 4),
+        total=D("200"),
+    )
+    pay(invoice, D("50"), day(2, 1))
+    analytics.dashboard_summary_invalidate(organization_id=org.id)
+
+    queued = []
+    monkeypatch.setattr(tasks.beginning_ar_refresh_task, "delay", lambda *a: queued.append(a))
+    assert analytics.beginning_ar_cached(organization=org, start=start) == first
+    assert analytics.beginning_ar_cached(organization=org, start=start) == first
+    assert queued == [(org.id, start.isoformat())]
+
+    tasks.beginning_ar_refresh_task(*queued[0])  # the worker runs it
+    fresh = analytics.beginning_ar_cached(organization=org, start=start)
+    assert fresh == analytics.beginning_ar_by_currency(organization=org, start=start)
+    assert fresh["USD"] == first["USD"] + D("150")
