@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-BENCH_DB = "paypredict_bench_dashboard"
+BENCH_DB = "paypredict_bench_dashboard"  # --database overrides it
 ORG_SLUG = "bench-dashboard"
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -44,22 +44,29 @@ def _with_db(url: str, name: str) -> str:
 
 
 def _database(
-    url: str, *, recreate: bool, drop_only: bool = False, template: str | None = None
+    url: str,
+    *,
+    recreate: bool,
+    drop_only: bool = False,
+    template: str | None = None,
+    name: str = BENCH_DB,
 ) -> str:
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if recreate or drop_only:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
             exists = None
         if not exists and not drop_only:
-            create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB))
+            create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
             if template:
                 create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
             conn.execute(create)
-    return _with_db(url, BENCH_DB)
+    return _with_db(url, name)
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -78,10 +85,14 @@ def main() -> int:
     parser.add_argument("--drop-db", action="store_true", help="drop the bench database after")
     parser.add_argument("--template", help="copy this already seeded database instead")
     parser.add_argument("--org", default=ORG_SLUG, help="organization slug to read")
+    parser.add_argument("--database", default=BENCH_DB, help="bench database name")
+    parser.add_argument("--only", help="run only the pages whose label contains this")
     args = parser.parse_args()
 
     server = _server_url()
-    os.environ["DATABASE_URL"] = _database(server, recreate=not args.reuse, template=args.template)
+    os.environ["DATABASE_URL"] = _database(
+        server, recreate=not args.reuse, template=args.template, name=args.database
+    )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paypredict_project.settings")
     import django
 
@@ -125,6 +136,16 @@ def main() -> int:
     client.force_login(membership.user)
     customer = Customer.objects.filter(organization=organization).order_by("id").first()
     word = customer.name.split()[0]
+    # A rare invoice-number fragment (one invoice) and a PO-number fragment: the slow searches.
+    rare = Invoice.objects.filter(organization=organization).order_by("id")[500_000 // 2 :][:1]
+    number_fragment = (rare[0].number[-6:] if rare else "000001").lower()
+    po = (
+        Invoice.objects.filter(organization=organization)
+        .exclude(po_number="")
+        .values_list("po_number", flat=True)
+        .first()
+    )
+    po_fragment = po[-5:] if po else "PO-1"
     htmx = {"HTTP_HX_REQUEST": "true"}
     worklist = "/invoices/?status=open&status=partially_paid&sort=due_date"
     pages = [
@@ -135,11 +156,17 @@ def main() -> int:
         ("worklist, all statuses", "/invoices/?sort=due_date", htmx),
         ("worklist, overdue by balance", "/invoices/?overdue=true&sort=-balance", htmx),
         ("worklist, search", f"/invoices/?q={word}", htmx),
+        ("worklist, search customer, open", f"{worklist}&q={word}", htmx),
+        ("worklist, search rare number", f"/invoices/?q={number_fragment}", htmx),
+        ("worklist, search PO number", f"/invoices/?q={po_fragment}", htmx),
         ("worklist, page 50 of 100/page", f"{worklist}&per_page=100&page=50", htmx),
         ("customer list", "/customers/", {}),
         ("customer profile", f"/customers/{customer.code}/", {}),
         ("payments, failed", "/payments/?status=failed", {}),
     ]
+    if args.only:
+        pages = [page for page in pages if args.only in page[0]]
+    load_before = os.getloadavg()
     results = []
     print(f"\n{'page':34} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
     for label, url, headers in pages:
@@ -168,14 +195,24 @@ def main() -> int:
             f"{label:34} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['max_ms']:>8} "
             f"{row['queries']:>8}"
         )
+    load_after = os.getloadavg()
+    print(f"load average before {load_before}, after {load_after}")
     invoices = Invoice.objects.filter(organization=organization).count()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "dashboard_pages.json").write_text(
-        json.dumps({"invoices": invoices, "repeat": args.repeat, "pages": results}, indent=2)
+        json.dumps(
+            {
+                "invoices": invoices,
+                "repeat": args.repeat,
+                "load_average": {"before": load_before, "after": load_after},
+                "pages": results,
+            },
+            indent=2,
+        )
     )
     connection.close()
     if args.drop_db:
-        _database(server, recreate=False, drop_only=True)
+        _database(server, recreate=False, drop_only=True, name=args.database)
     return 0
 
 

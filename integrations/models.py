@@ -176,3 +176,50 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_key}"
+
+
+class ChangeKey(models.Model):
+    """The last change event applied per source row (table + primary key) of a payment
+    system's change stream: an event at or before this position changes nothing, so replays,
+    duplicates and late (reordered) events are harmless."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    table = models.CharField(max_length=64)
+    key = models.CharField(max_length=200)
+    # Debezium position: source.lsn (Postgres WAL position), then the connector's ts_ms.
+    lsn = models.BigIntegerField(default=-1)
+    ts_ms = models.BigIntegerField(default=-1)
+    op = models.CharField(max_length=1)
+    # The source row as last applied (decoded: money as strings), e.g. the processor's fee,
+    # which the ledger's payment has no column for.
+    row = models.JSONField(null=True, blank=True)
+    payment_external_id = models.CharField(max_length=128, blank=True, default="")
+    applied_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "table", "key"], name="change_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.key} at {self.lsn}/{self.ts_ms}"
+
+
+class DeadLetter(models.Model):
+    """A change event that could not be read or mapped, with the reason; replayable."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    table = models.CharField(max_length=64, blank=True, default="")
+    key = models.TextField(blank=True, default="")
+    value = models.TextField(blank=True, default="")
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    replayed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "replayed_at", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.key}: {self.reason}"

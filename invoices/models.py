@@ -27,6 +27,8 @@ class Source(models.TextChoices):
     DEMO = "demo", "Demo data"
     QUICKBOOKS = "quickbooks", "QuickBooks Online"
     XERO = "xero", "Xero"
+    # Change events of a payment system's database (Debezium), applied by integrations.cdc.
+    STREAM = "stream", "Change stream"
 
 
 class TimestampedModel(models.Model):

@@ -29,11 +29,18 @@ READ = {"read": "read:predictions", "write": "write:invoices"}
 
 
 class FactorSerializer(serializers.Serializer):
-    feature = serializers.CharField()
+    feature = serializers.CharField(
+        help_text="reason group (payment_record, history, amount, other_balance, ...); "
+        "each appears at most once"
+    )
     text = serializers.CharField()
     direction = serializers.ChoiceField(choices=["later", "earlier"])
-    impact = serializers.FloatField(help_text="shift in log days-to-pay; positive = later")
-    effect = serializers.CharField(help_text='e.g. "+35% time to pay"')
+    impact = serializers.FloatField(
+        help_text="the group's summed shift in the log-odds of paying late; positive = later"
+    )
+    effect = serializers.CharField(
+        help_text='percentage points the reason adds to "likely late", e.g. "likely late +12 pts"'
+    )
 
     class Meta:
         ref_name = "PredictionFactor"

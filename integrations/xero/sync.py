@@ -1,8 +1,11 @@
-"""Xero → ledger: contacts, ACCREC invoices with line items, payments on invoices.
+"""Xero → ledger: contacts, ACCREC invoices with line items, payments on invoices, and
+ACCRECCREDIT credit notes with their allocations to invoices.
 
 Versions are UpdatedDateUTC. VOIDED / DELETED invoices and DELETED payments (reversals) are
 voided in the ledger; DRAFT / SUBMITTED invoices are ledger drafts. A batch payment over two
-invoices arrives as one payment per invoice.
+invoices arrives as one payment per invoice. A credit note's ``Allocations`` become the ledger's
+credits on those invoices; a VOIDED or DELETED credit note (or an allocation marked
+``IsDeleted``) takes its credit off again.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from integrations.models import Connection
 from integrations.sync import Page
 from integrations.xero.client import XeroClient, parse_ms_date
 from invoices.models import Customer, Invoice, Source
-from invoices.services.external import ExternalInvoice, ExternalPayment
+from invoices.services.external import (
+    ExternalInvoice,
+    ExternalPayment,
+    credit_note_upsert_external,
+)
 from invoices.services.invoices import LineInput
 
 SOURCE = Source.XERO
@@ -26,6 +33,7 @@ RESOURCES = {
     "customers": ("Contacts", "ContactID", ""),
     "invoices": ("Invoices", "InvoiceID", 'Type=="ACCREC"'),
     "payments": ("Payments", "PaymentID", 'PaymentType=="ACCRECPAYMENT"'),
+    "credit_notes": ("CreditNotes", "CreditNoteID", 'Type=="ACCRECCREDIT"'),
 }
 DRAFT_STATUSES = ("DRAFT", "SUBMITTED")
 VOID_STATUSES = ("VOIDED", "DELETED")
@@ -33,8 +41,13 @@ VOID_STATUSES = ("VOIDED", "DELETED")
 
 class XeroAdapter(LedgerAdapter):
     source = SOURCE
-    id_keys = {"customers": "ContactID", "invoices": "InvoiceID", "payments": "PaymentID"}
-    entities = ("customers", "invoices", "payments")
+    id_keys = {
+        "customers": "ContactID",
+        "invoices": "InvoiceID",
+        "payments": "PaymentID",
+        "credit_notes": "CreditNoteID",
+    }
+    entities = ("customers", "invoices", "payments", "credit_notes")
 
     def __init__(self, connection: Connection, client: XeroClient | None = None) -> None:
         self.connection = connection
@@ -72,6 +85,14 @@ class XeroAdapter(LedgerAdapter):
             self.customers.prime([str((r.get("Contact") or {}).get("ContactID")) for r in records])
         elif entity == "payments":
             self.invoices.prime([str((r.get("Invoice") or {}).get("InvoiceID")) for r in records])
+        elif entity == "credit_notes":
+            self.invoices.prime(
+                [
+                    str((a.get("Invoice") or {}).get("InvoiceID"))
+                    for r in records
+                    for a in r.get("Allocations") or []
+                ]
+            )
 
     def _invoice_item(self, record: dict[str, Any]) -> ExternalInvoice | None:
         """The invoice as the ledger takes it; None when VOIDED or DELETED."""
@@ -110,6 +131,25 @@ class XeroAdapter(LedgerAdapter):
             received_at=received_at(self.organization, parse_ms_date(record["Date"]).date()),
             reference=str(record.get("Reference") or ""),
             allocations=[(invoice, amount)],
+        )
+
+    def _apply_credit_notes(self, record: dict[str, Any]) -> str:
+        """The credit note's allocations to invoices as ledger credits (none when voided)."""
+        allocations: list[tuple[Invoice, Decimal]] = []
+        if record.get("Status") not in VOID_STATUSES:
+            for allocation in record.get("Allocations") or []:
+                if allocation.get("IsDeleted"):
+                    continue
+                invoice_id = str((allocation.get("Invoice") or {}).get("InvoiceID", ""))
+                amount = money(allocation.get("Amount"), "Allocations.Amount")
+                allocations.append((self.invoices.get(invoice_id), amount))
+        number = str(record.get("CreditNoteNumber") or record["CreditNoteID"])
+        return credit_note_upsert_external(
+            organization=self.organization,
+            source=SOURCE,
+            external_id=str(record["CreditNoteID"]),
+            allocations=allocations,
+            reason=f"Xero credit note {number}",
         )
 
 

@@ -302,8 +302,16 @@ def payment_upsert_external(
     received_at: dt.datetime,
     reference: str = "",
     allocations: Iterable[tuple[Invoice, Decimal]] = (),
+    status: str = PaymentStatus.SUCCEEDED,
+    **extra: str,
 ) -> tuple[Payment, str]:
-    """Create or update a synced payment and make its allocations match the source's."""
+    """Create or update a synced payment and make its allocations match the source's.
+
+    ``status`` and ``extra`` (method, processor, failure_code, failure_reason) let a source
+    that knows them (a payment system's change stream) set them; a failed or refunded payment
+    holds no allocations, so its invoices stay open."""
+    if status not in COUNTED:
+        allocations = ()
     wanted = _wanted_allocations(allocations)
     payment = (
         Payment.objects.select_for_update()
@@ -321,6 +329,8 @@ def payment_upsert_external(
             source=source,
             external_id=external_id,
             reference=reference[:128],
+            status=status,
+            **extra,
         )
         return created, CREATED
     fields = {
@@ -329,7 +339,8 @@ def payment_upsert_external(
         "currency": currency.upper(),
         "received_at": received_at,
         "reference": reference[:128],
-        "status": PaymentStatus.SUCCEEDED,
+        "status": status,
+        **extra,
     }
     changes = {k: v for k, v in fields.items() if getattr(payment, k) != v}
     current = {a.invoice_id: a.amount for a in payment.allocations.all()}
@@ -614,3 +625,70 @@ def customers_create_external(
     created = Customer.objects.bulk_create(rows)
     _record_batch(organization, source, "customer", "customers", created)
     return created
+
+
+def credit_reference(source: str, external_id: str) -> str:
+    """How a synced credit note's rows are found again: InvoiceCredit.reference."""
+    return f"{source}:credit:{external_id}"[:128]
+
+
+@transaction.atomic
+def credit_note_upsert_external(
+    *,
+    organization: Organization,
+    source: str,
+    external_id: str,
+    allocations: Iterable[tuple[Invoice, Decimal]],
+    reason: str = "",
+) -> str:
+    """Make the ledger's credits of one synced credit note exactly ``allocations`` (invoice,
+    amount applied to it). An empty list (a voided or deleted credit note, or one not yet
+    allocated) removes its credits, so the invoices' balances come back; the audit trail
+    keeps what was there. Answers created / updated / unchanged / voided."""
+    wanted = _wanted_allocations(allocations)
+    for invoice, amount in wanted.values():
+        if invoice.organization_id != organization.id:
+            raise ValidationError({"invoice": "invoice belongs to another organization"})
+        if amount <= 0:
+            raise ValidationError({"amount": f"credit note {external_id}: amount must be positive"})
+    reference = credit_reference(source, external_id)
+    current = {
+        credit.invoice_id: credit
+        for credit in InvoiceCredit.objects.select_for_update().filter(
+            organization=organization, reference=reference
+        )
+    }
+    if {pk: c.amount for pk, c in current.items()} == {pk: a for pk, (_, a) in wanted.items()}:
+        return UNCHANGED
+    locked = _lock_invoices(Invoice(pk=pk) for pk in set(current) | set(wanted))
+    before = {str(locked[pk].number): str(c.amount) for pk, c in current.items()}
+    # Drop or shrink first, so moving a credit between invoices never over-credits one.
+    for invoice_id, credit in current.items():
+        if invoice_id not in wanted or wanted[invoice_id][1] != credit.amount:
+            credit.delete()
+    for invoice_id, (_, amount) in wanted.items():
+        if invoice_id in current and current[invoice_id].amount == amount:
+            continue
+        invoice = locked[invoice_id]
+        if invoice.status == InvoiceStatus.VOID:
+            raise ValidationError({"invoice": f"credit on the void invoice {invoice.number}"})
+        InvoiceCredit.objects.create(
+            organization=organization,
+            invoice=invoice,
+            amount=amount,
+            reason=reason[:255],
+            reference=reference,
+        )
+    for invoice in locked.values():
+        if invoice.status != InvoiceStatus.VOID:
+            invoice_recalculate(invoice=invoice)  # raises if the credit over-pays it
+    action = CREATED if not current else (VOIDED if not wanted else UPDATED)
+    audit_record(
+        organization=organization,
+        action=f"invoice.sync_credit_{action}",
+        object_type="credit_note",
+        object_code=reference,
+        before={"credits": before},
+        after={"credits": {str(inv.number): str(a) for inv, a in wanted.values()}},
+    )
+    return action

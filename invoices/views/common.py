@@ -9,6 +9,7 @@ from django.db.models.expressions import OrderBy
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import cached_property
 from django_htmx.middleware import HtmxDetails
 
 from paypredict_project.tenancy.models import Organization
@@ -103,12 +104,59 @@ def page_size(request: HttpRequest) -> int:
     return size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
 
+# Counting every match of a million-row ledger reads every matching row; past this many the
+# list says "more than N" and the pager offers "Next" instead of a last page number.
+COUNT_LIMIT = 1000
+
+
+class CappedPaginator(Paginator):
+    """A paginator that counts matches only up to a limit (``LIMIT`` inside the COUNT).
+
+    The limit always reaches one row past the requested page, so "Next" shows whenever another
+    page exists; ``exact`` says whether ``count`` is the full number of matches.
+    """
+
+    def __init__(self, object_list, per_page, *, requested_page: int = 1, limit: int = COUNT_LIMIT):
+        super().__init__(object_list, per_page)
+        self.limit = max(limit, requested_page * per_page)
+
+    @cached_property
+    def count(self) -> int:
+        # No ORDER BY and only the key: the count must not sort or fetch whole rows.
+        return self.object_list.order_by().values("pk")[: self.limit + 1].count()
+
+    @cached_property
+    def exact(self) -> bool:
+        return self.count <= self.limit
+
+    @property
+    def count_label(self) -> str:
+        return f"{self.count:,}" if self.exact else f"more than {self.limit:,}"
+
+
 def paginate(
-    request: HttpRequest, queryset: QuerySet, *, param: str = "page", size: int | None = None
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    param: str = "page",
+    size: int | None = None,
+    capped: bool = False,
 ) -> Page:
-    """Page numbers (an out-of-range or junk page number falls back to the nearest page)."""
-    paginator = Paginator(queryset, size or page_size(request))
-    return paginator.get_page(request.GET.get(param))
+    """Page numbers (an out-of-range or junk page number falls back to the nearest page).
+
+    ``capped``: for lists that can match a million rows (invoices, payments), count only up
+    to ``COUNT_LIMIT`` (or the requested page) instead of every match.
+    """
+    size = size or page_size(request)
+    if not capped:
+        return Paginator(queryset, size).get_page(request.GET.get(param))
+    try:
+        requested = max(1, int(request.GET.get(param, 1)))
+    except ValueError:
+        requested = 1
+    # One row past the requested page decides whether "Next" is shown.
+    paginator = CappedPaginator(queryset, size, requested_page=requested + 1, limit=COUNT_LIMIT)
+    return paginator.get_page(requested)
 
 
 def pagination(request: HttpRequest, page: Page, *, param: str = "page") -> dict:
@@ -119,6 +167,7 @@ def pagination(request: HttpRequest, page: Page, *, param: str = "page") -> dict
         params[param] = str(number)
         return f"?{params.urlencode()}"
 
+    exact = getattr(page.paginator, "exact", True)
     return {
         "page": page,
         "previous": query(page.previous_page_number()) if page.has_previous() else None,
@@ -127,20 +176,32 @@ def pagination(request: HttpRequest, page: Page, *, param: str = "page") -> dict
             {"number": number, "query": query(number), "current": number == page.number}
             if number
             else None
-            for number in page_window(page)
+            for number in page_window(page, last_known=exact)
         ],
+        "total_pages_label": (
+            f"{page.paginator.num_pages:,}"
+            if exact
+            else f"more than {page.paginator.num_pages - 1:,}"
+        ),
     }
 
 
-def page_window(page: Page, *, around: int = 2) -> list[int | None]:
-    """Page numbers to link: first, last and a window around the current one (None = gap)."""
+def page_window(page: Page, *, around: int = 2, last_known: bool = True) -> list[int | None]:
+    """Page numbers to link: first, last and a window around the current one (None = gap).
+
+    When the count was capped (``last_known`` false) the last page is unknown: the window
+    ends in a gap after the page following the current one.
+    """
     last = page.paginator.num_pages
-    shown = sorted(
-        {1, last, *range(max(1, page.number - around), min(last, page.number + around) + 1)}
-    )
+    end = min(last, page.number + around)
+    shown = {1, *range(max(1, page.number - around), end + 1)}
+    if last_known:
+        shown.add(last)
     window: list[int | None] = []
-    for number in shown:
+    for number in sorted(shown):
         if window and window[-1] is not None and number - window[-1] > 1:
             window.append(None)
         window.append(number)
+    if not last_known:
+        window.append(None)
     return window

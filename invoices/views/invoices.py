@@ -97,7 +97,7 @@ def invoice_list(request: DashboardRequest) -> HttpResponse:
         columns={**INVOICE_SORTS, **slots.column_sorts(slots.INVOICE_COLUMNS)},
         default=DEFAULT_INVOICE_SORT,
     )
-    page = paginate(request, queryset)
+    page = paginate(request, queryset, capped=True)
     filter_customer = None
     if filterset.is_valid() and filterset.form.cleaned_data.get("customer"):
         filter_customer = (

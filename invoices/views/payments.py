@@ -46,7 +46,7 @@ def payment_list(request: DashboardRequest) -> HttpResponse:
         columns={**PAYMENT_SORTS, **slots.column_sorts(slots.PAYMENT_COLUMNS)},
         default="-received_at",
     )
-    page = paginate(request, queryset)
+    page = paginate(request, queryset, capped=True)
     params = request.GET.copy()
     for key in ("page", "per_page", "sort"):
         params.pop(key, None)

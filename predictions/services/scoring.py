@@ -37,7 +37,7 @@ OPEN_STATUS_VALUES = tuple(str(s) for s in OPEN_STATUSES)
 AT_RISK_GRACE_DAYS = 30
 # Bumped when what a stored prediction holds changes, so unchanged-looking rows are
 # rewritten once by the next run instead of being skipped by their fingerprint.
-SCORING_REVISION = 2
+SCORING_REVISION = 3
 # A rescoring is kept in the history only when it moved at least this much.
 HISTORY_MIN_P_CHANGE = 0.05
 HISTORY_MIN_DAYS_CHANGE = 3
@@ -311,7 +311,8 @@ def invoices_score(
         predict_s += time.perf_counter() - t
 
         t = time.perf_counter()
-        factors = explain_rows_json(Xc, model.contributions(Xc))
+        p_late = 1.0 - predicted["p_paid_by_due"].to_numpy(dtype=float)
+        factors = explain_rows_json(Xc, model.contributions(Xc), p_late)
         explain_s += time.perf_counter() - t
 
         t = time.perf_counter()

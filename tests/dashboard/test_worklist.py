@@ -144,3 +144,59 @@ def test_it_exports_exactly_the_selected_rows_through_the_bulk_form(owner_client
     body = b"".join(response.streaming_content).decode()
     assert "INV-LATE" in body and "INV-CUR" in body
     assert "INV-GLX" not in body and "INV-PAID" not in body
+
+
+def test_search_matches_number_po_and_customer_name_fragments(owner_client, ledger, org):
+    InvoiceFactory(customer=ledger["acme"], number="X-77123", po_number="PO-ZEBRA-9")
+    # Another organization's customer with a matching name must not widen the search.
+    from tests.factories import OrganizationFactory
+
+    other = OrganizationFactory()
+    InvoiceFactory(customer=CustomerFactory(organization=other, name="Globex"), number="FOREIGN")
+    url = reverse("invoice-list")
+    assert _numbers(owner_client.get(url, {"q": "7712"})) == ["X-77123"]
+    assert _numbers(owner_client.get(url, {"q": "zebra"})) == ["X-77123"]
+    assert sorted(_numbers(owner_client.get(url, {"q": "lobe"}))) == ["INV-GLX", "INV-PAID"]
+    assert sorted(_numbers(owner_client.get(url, {"q": "inv-"}))) == [
+        "INV-CUR",
+        "INV-GLX",
+        "INV-LATE",
+        "INV-PAID",
+    ]
+    assert _numbers(owner_client.get(url, {"q": "no such thing"})) == []
+
+
+def test_search_by_customer_name_past_the_inline_id_limit(owner_client, ledger, monkeypatch):
+    from invoices import filters
+
+    # With more matching customers than it inlines, the condition is a subquery: same rows.
+    monkeypatch.setattr(filters, "CUSTOMER_IDS_INLINE", 0)
+    url = reverse("invoice-list")
+    assert sorted(_numbers(owner_client.get(url, {"q": "lobe"}))) == ["INV-GLX", "INV-PAID"]
+    assert sorted(_numbers(owner_client.get(url, {"q": "acme"}))) == ["INV-CUR", "INV-LATE"]
+
+
+def test_the_pager_counts_only_up_to_a_limit_and_says_more_than(owner_client, org, monkeypatch):
+    from invoices.views import common
+
+    monkeypatch.setattr(common, "COUNT_LIMIT", 15)
+    customer = CustomerFactory(organization=org)
+    for n in range(40):
+        InvoiceFactory(customer=customer, number=f"M-{n:03d}")
+    url = reverse("invoice-list")
+    params = {"per_page": "10", "sort": "number", "q": "M-"}
+    with CaptureQueriesContext(connection) as queries:
+        first = owner_client.get(url, params)
+    body = first.content.decode()
+    assert _numbers(first) == [f"M-{n:03d}" for n in range(10)]
+    # Page 1 counts up to one row past page 2 (21 rows), not all 40.
+    assert "more than 20 invoices match" in body
+    assert "Page 1 of more than 2" in body
+    assert "Export all matching (more than 20)" in body
+    assert 'rel="next"' in body
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT 21" in sql for sql in counts)
+    # Near the end the count is exact again and the last page is named.
+    last = owner_client.get(url, {**params, "page": "4"}).content.decode()
+    assert "40 invoices match" in last and "Page 4 of 4" in last
+    assert 'rel="next"' not in last

@@ -59,6 +59,7 @@ class FakeXero(FakeServer):
             "Contacts": {},
             "Invoices": {},
             "Payments": {},
+            "CreditNotes": {},
         }
         self.day_remaining = 5000
         self._number = 0
@@ -183,6 +184,92 @@ class FakeXero(FakeServer):
         )
         self._touch(invoice)
         return pid
+
+    def add_credit_note(
+        self,
+        contact_id: str,
+        amount: str,
+        *,
+        date: dt.date,
+        allocations: tuple[tuple[str, str], ...] = (),
+    ) -> str:
+        """An ACCRECCREDIT credit note of ``amount`` (one line, no tax), allocated to invoices
+        as (invoice id, amount); what is left stays as RemainingCredit."""
+        cid = str(uuid.uuid4())
+        self._number += 1
+        total = Decimal(amount)
+        contact = self.rows["Contacts"][contact_id]
+        row = {
+            "Type": "ACCRECCREDIT",
+            "CreditNoteID": cid,
+            "CreditNoteNumber": f"CN-{self._number:05d}",
+            "Reference": "",
+            "Status": "AUTHORISED",
+            "LineAmountTypes": "Exclusive",
+            "Contact": {"ContactID": contact_id, "Name": contact["Name"]},
+            "Date": ms_date(date),
+            "DateString": f"{date.isoformat()}T00:00:00",
+            "SubTotal": total,
+            "TotalTax": Decimal(0),
+            "Total": total,
+            "RemainingCredit": total,
+            "CurrencyCode": "USD",
+            "CurrencyRate": Decimal(1),
+            "LineItems": [
+                {
+                    "LineItemID": str(uuid.uuid4()),
+                    "Description": "Credit",
+                    "Quantity": 1,
+                    "UnitAmount": total,
+                    "LineAmount": total,
+                    "TaxAmount": Decimal(0),
+                    "AccountCode": "200",
+                }
+            ],
+            "Allocations": [],
+            "HasErrors": False,
+        }
+        self.rows["CreditNotes"][cid] = row
+        for invoice_id, applied in allocations:
+            self._allocate(row, invoice_id, Decimal(applied), date)
+        self._touch(row)
+        return cid
+
+    def _allocate(
+        self, note: dict[str, Any], invoice_id: str, amount: Decimal, day: dt.date
+    ) -> None:
+        invoice = self.rows["Invoices"][invoice_id]
+        note["Allocations"].append(
+            {
+                "AllocationID": str(uuid.uuid4()),
+                "Amount": amount,
+                "Date": ms_date(day),
+                "Invoice": {"InvoiceID": invoice_id, "InvoiceNumber": invoice["InvoiceNumber"]},
+                "IsDeleted": False,
+            }
+        )
+        note["RemainingCredit"] -= amount
+        if note["RemainingCredit"] == 0:
+            note["Status"] = "PAID"
+        self._credit_invoice(invoice, amount)
+
+    def _credit_invoice(self, invoice: dict[str, Any], amount: Decimal) -> None:
+        invoice["AmountCredited"] += amount
+        invoice["AmountDue"] -= amount
+        invoice["Status"] = "PAID" if invoice["AmountDue"] == 0 else "AUTHORISED"
+        self._touch(invoice)
+
+    def void_credit_note(self, cid: str) -> None:
+        """Xero voids a credit note only once its allocations are removed; both happen here."""
+        note = self.rows["CreditNotes"][cid]
+        for allocation in note["Allocations"]:
+            if not allocation["IsDeleted"]:
+                allocation["IsDeleted"] = True
+                invoice = self.rows["Invoices"][allocation["Invoice"]["InvoiceID"]]
+                self._credit_invoice(invoice, -allocation["Amount"])
+        note["Status"] = "VOIDED"
+        note["RemainingCredit"] = Decimal(0)
+        self._touch(note)
 
     def set_invoice(self, iid: str, **changes: Any) -> None:
         self.rows["Invoices"][iid].update(changes)

@@ -115,3 +115,41 @@ def test_rotated_refresh_token_in_grace_and_after(org, fake_xero, xero_connectio
     fake_xero.oauth.old_refresh_tokens = dict.fromkeys(fake_xero.oauth.old_refresh_tokens, 0)
     with pytest.raises(oauth.TokenRefused):
         oauth.exchange_refresh_token(oauth_app(), refresh_token=old)
+
+
+def test_credit_notes_with_allocations_then_voided(org, fake_xero, xero_connection):
+    from invoices.models import InvoiceCredit
+
+    contact = fake_xero.add_contact("Acme")
+    day = dt.date(2026, 10, 1)
+    a = fake_xero.add_invoice(contact, lines=[("Work", 1, "100.00", "0")], date=day, due=day)
+    b = fake_xero.add_invoice(contact, lines=[("Work", 1, "50.00", "0")], date=day, due=day)
+    note = fake_xero.add_credit_note(contact, "80.00", date=day, allocations=((a, "30.00"),))
+    full = fake_xero.add_credit_note(contact, "50.00", date=day, allocations=((b, "50.00"),))
+    run = connection_sync(connection=xero_connection)
+    assert run.status == SyncStatus.SUCCEEDED, run.errors
+    assert run.counts["credit_notes"]["created"] == 2
+    for iid in (a, b):
+        row = fake_xero.rows["Invoices"][iid]
+        invoice = Invoice.objects.get(organization=org, source="xero", external_id=iid)
+        assert invoice.balance == row["AmountDue"]
+    assert Invoice.objects.get(external_id=b).status == InvoiceStatus.PAID
+    assert Invoice.objects.get(external_id=a).balance == Decimal("70.00")
+
+    # A re-run changes nothing; a later allocation of the remaining credit is picked up.
+    again = connection_sync(connection=xero_connection)
+    assert again.counts["credit_notes"]["created"] == again.counts["credit_notes"]["updated"] == 0
+    fake_xero._allocate(fake_xero.rows["CreditNotes"][note], a, Decimal("20.00"), day)
+    fake_xero._touch(fake_xero.rows["CreditNotes"][note])
+    run = connection_sync(connection=xero_connection)
+    assert run.counts["credit_notes"]["updated"] == 1, run.errors
+    assert Invoice.objects.get(external_id=a).balance == Decimal("50.00")
+
+    # Voided at the source: the credit comes off and the invoice is open again.
+    fake_xero.void_credit_note(full)
+    run = connection_sync(connection=xero_connection)
+    assert run.counts["credit_notes"]["voided"] == 1, run.errors
+    reopened = Invoice.objects.get(external_id=b)
+    assert (reopened.status, reopened.balance) == (InvoiceStatus.OPEN, Decimal("50.00"))
+    assert InvoiceCredit.objects.filter(invoice=reopened).count() == 0
+    assert InvoiceCredit.objects.filter(invoice__external_id=a).count() == 1

@@ -7,11 +7,10 @@ from decimal import Decimal
 import pytest
 
 from invoices.models import Invoice, InvoiceStatus
-from ml.features import FEATURE_DESCRIPTIONS
 from ml.registry import load_active_model
 from predictions.models import Prediction, PredictionHistory, RiskThresholds
 from predictions.selectors import ledger_frames
-from predictions.services.explanations import factor_text
+from predictions.services.explanations import REASON_GROUPS, reason_text
 from predictions.services.scoring import (
     NoActiveModel,
     invoices_score,
@@ -132,7 +131,7 @@ def test_it_refuses_without_an_active_model(org, ledger, model_dir):
         invoices_score(organization=org)
 
 
-def test_it_explains_with_words_that_match_the_feature_values(org, active_model):
+def test_it_explains_with_grouped_reasons_that_match_the_feature_values(org, active_model):
     invoices_score(organization=org)
     model = load_active_model(org)
     frames = ledger_frames(organization=org)
@@ -141,26 +140,19 @@ def test_it_explains_with_words_that_match_the_feature_values(org, active_model)
     for prediction in Prediction.objects.filter(organization=org)[:6]:
         X = features_as_of(*frames, TODAY, [prediction.invoice_id])
         row = X.iloc[0].to_dict()
-        assert prediction.factors, "every prediction names at least one factor"
+        assert prediction.factors, "every prediction names at least one reason"
         assert len([f for f in prediction.factors if f["direction"] == "later"]) <= 3
         assert len([f for f in prediction.factors if f["direction"] == "earlier"]) <= 3
-        impacts = [abs(f["impact"]) for f in prediction.factors]
-        assert impacts == sorted(impacts, reverse=True)
+        groups = [f["feature"] for f in prediction.factors]
+        assert len(groups) == len(set(groups)), "each reason group once"
         contributions = model.contributions(X).iloc[0]
         for factor in prediction.factors:
-            assert factor["text"] == factor_text(factor["feature"], row)
-            assert factor["impact"] == pytest.approx(contributions[factor["feature"]], abs=1e-3)
-            assert (factor["direction"] == "later") == (contributions[factor["feature"]] > 0)
-
-
-def test_it_fills_templates_with_the_row_values():
-    text = factor_text("late_count", {"late_count": 6.0, "prior_count": 8.0})
-    assert text == "customer paid 6 of its last 8 invoices late"
-    assert factor_text("amount_ratio", {"amount_ratio": 4.0}) == (
-        "amount is 4.0x this customer's typical invoice"
-    )
-    assert "nan" not in factor_text("late_share", {"late_share": float("nan")})
-    assert set(FEATURE_DESCRIPTIONS) >= {"late_count", "amount_ratio"}
+            features = REASON_GROUPS[factor["feature"]][0]
+            summed = contributions[features].sum()
+            assert factor["text"] == reason_text(factor["feature"], row, factor["direction"])
+            assert factor["impact"] == pytest.approx(summed, abs=1e-3)
+            assert (factor["direction"] == "later") == (summed > 0)
+            assert re.fullmatch(r"likely late [+-]\d+ pts", factor["effect"])
 
 
 def test_it_applies_edited_risk_thresholds(org, active_model):

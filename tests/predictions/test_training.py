@@ -142,6 +142,7 @@ def test_it_trains_registers_and_promotes_the_first_model(org):
         "customer_history",
         "due_date",
         "logistic",
+        "linear",
     }
     assert len(version.metrics["calibration"]) == 10
     assert version.rows["train"] + version.rows["test"] == 24 * 14
@@ -209,8 +210,17 @@ def test_it_prints_the_evaluation_as_json_on_the_last_line(org, monkeypatch):
     assert set(report["rows"]) == {"train", "test"}
     assert report["rows"]["test"] >= 0.25 * 24 * 14
     assert set(report["model"]) == {"roc_auc", "brier", "mae_days", "coverage_80"}
-    assert set(report["baselines"]) == {"majority", "customer_history", "due_date", "logistic"}
+    assert set(report["baselines"]) == {
+        "majority",
+        "customer_history",
+        "due_date",
+        "logistic",
+        "linear",
+    }
     assert report["baselines"]["logistic"]["mae_days"] is None
+    assert report["baselines"]["linear"]["mae_days"] > 0
+    assert report["baselines"]["linear"]["roc_auc"] is None
+    assert set(report["cold_start"]) == {"rows", "paid", "model"}
     assert report["baselines"]["due_date"]["brier"] is not None
     assert any(line.startswith("customer_history") for line in lines)
 

@@ -17,7 +17,7 @@ def _fmt(value) -> str:
 class Command(BaseCommand):
     help = (
         "Evaluate the payment model on a time-based holdout (latest issue dates) beside the "
-        "majority, customer-history, due-date and logistic baselines. Prints a table, then "
+        "majority, customer-history, due-date, logistic and linear baselines. Prints a table, then "
         "one JSON object on the last line."
     )
 
@@ -55,7 +55,15 @@ class Command(BaseCommand):
                 f"{name:18}{_fmt(m['roc_auc']):>8}{_fmt(m['brier']):>8}"
                 f"{_fmt(m['mae_days']):>8}{_fmt(m['coverage_80']):>8}"
             )
+        cold = report["cold_start"]
+        m = cold["model"]
+        out.write(
+            f"{'cold start':18}{_fmt(m['roc_auc']):>8}{_fmt(m['brier']):>8}"
+            f"{_fmt(m['mae_days']):>8}{_fmt(m['coverage_80']):>8}"
+            f"  ({cold['rows']} test invoices of customers with nothing settled)"
+        )
         summary = {k: report[k] for k in ("rows", "model", "baselines")}
         summary["calibration"] = report["calibration"]
+        summary["cold_start"] = cold
         summary["split"] = split
         out.write(json.dumps(summary))

@@ -6,6 +6,11 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # Landed as 0006_risk_at_risk_money beside 0006_payment_risk_code (two 0006s, which the
+    # landing check refuses). Renamed; ``replaces`` keeps databases that applied it under
+    # the old name from running it again. Its place in the graph is unchanged (after 0005,
+    # before the 0008 merge): the number is only a name.
+    replaces = [("predictions", "0006_risk_at_risk_money")]
 
     dependencies = [
         ('predictions', '0005_bi_views'),
