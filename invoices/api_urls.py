@@ -25,6 +25,7 @@ from invoices.apis.payments import (
     PaymentRefundApi,
     PaymentSucceedApi,
 )
+from invoices.apis.settlements import SettlementCollectionApi, SettlementDetailApi
 
 urlpatterns = [
     path("payments/analytics", PaymentAnalyticsApi.as_view(), name="payment-analytics"),
@@ -44,4 +45,6 @@ urlpatterns = [
     path("payments/<uuid:id>/fail", PaymentFailApi.as_view(), name="payment-fail"),
     path("payments/<uuid:id>/refund", PaymentRefundApi.as_view(), name="payment-refund"),
     path("payments/<uuid:id>/succeed", PaymentSucceedApi.as_view(), name="payment-succeed"),
+    path("settlements", SettlementCollectionApi.as_view(), name="settlement-list"),
+    path("settlements/<uuid:id>", SettlementDetailApi.as_view(), name="settlement-detail"),
 ]

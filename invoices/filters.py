@@ -22,6 +22,11 @@ from invoices.models import (
     Payment,
     PaymentMethod,
     PaymentStatus,
+    ReconciliationStatus,
+    SettlementBatch,
+    SettlementKind,
+    SettlementSource,
+    SettlementStatus,
 )
 from paypredict_project import slots
 from paypredict_project.filtering import StrictBooleanFilter
@@ -111,6 +116,10 @@ class PaymentFilter(filters.FilterSet):
     amount_min = filters.NumberFilter(field_name="amount", lookup_expr="gte")
     amount_max = filters.NumberFilter(field_name="amount", lookup_expr="lte")
     failure_code = filters.CharFilter()
+    reconciliation_status = filters.MultipleChoiceFilter(
+        choices=ReconciliationStatus.choices, distinct=False
+    )
+    settlement = filters.UUIDFilter(field_name="settlement_batch__code")
 
     class Meta:
         model = Payment
@@ -123,6 +132,29 @@ class PaymentFilter(filters.FilterSet):
         return queryset.filter(
             Q(reference__icontains=value) | _customer_name_matches(self.request, value)
         )
+
+
+class SettlementFilter(filters.FilterSet):
+    q = filters.CharFilter(method="filter_search", label="Search reference or processor")
+    status = filters.MultipleChoiceFilter(choices=SettlementStatus.choices, distinct=False)
+    kind = filters.MultipleChoiceFilter(choices=SettlementKind.choices, distinct=False)
+    source = filters.MultipleChoiceFilter(choices=SettlementSource.choices, distinct=False)
+    processor = filters.CharFilter(lookup_expr="iexact")
+    currency = filters.CharFilter(lookup_expr="iexact")
+    expected_after = filters.DateFilter(field_name="expected_settle_date", lookup_expr="gte")
+    expected_before = filters.DateFilter(field_name="expected_settle_date", lookup_expr="lte")
+    settled_after = filters.IsoDateTimeFilter(field_name="settled_at", lookup_expr="gte")
+    settled_before = filters.IsoDateTimeFilter(field_name="settled_at", lookup_expr="lte")
+
+    class Meta:
+        model = SettlementBatch
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(reference__icontains=value) | Q(processor__icontains=value))
 
 
 # Consumer apps add filters (predictions: risk_level) through page slots; the worklist, the

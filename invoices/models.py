@@ -256,6 +256,106 @@ class PaymentStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
 
 
+class ReconciliationStatus(models.TextChoices):
+    """Where a payment stands between the processor and the bank.
+
+    PENDING: cash received, not (fully) matched to invoices. RECONCILED: the whole amount is
+    applied to invoices. SETTLED: deposited in a settled batch (the last step, whatever the
+    matching; unapplied cash of a settled payment still shows as unallocated)."""
+
+    PENDING = "pending", "Pending"
+    RECONCILED = "reconciled", "Reconciled"
+    SETTLED = "settled", "Settled"
+
+
+class SettlementSource(models.TextChoices):
+    """Where a settlement batch, or a payment's reconciliation, came from."""
+
+    MANUAL = "manual", "Manual"
+    CSV = "csv", "CSV import"
+    STREAM = "stream", "Change stream"
+    QUICKBOOKS = "quickbooks", "QuickBooks Online"
+    XERO = "xero", "Xero"
+    # Only for a payment's reconciliation: matched by cash application (invoices.cash_application).
+    AUTO = "auto", "Cash application"
+
+
+# A batch is never created by cash application.
+BATCH_SOURCES = tuple(s for s in SettlementSource if s != SettlementSource.AUTO)
+
+
+class SettlementKind(models.TextChoices):
+    PAYOUT = "payout", "Processor payout"
+    DEPOSIT = "deposit", "Bank deposit"
+
+
+class SettlementStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SETTLED = "settled", "Settled"
+    # Withdrawn at the source (a deleted row upstream): kept, its payments released.
+    VOID = "void", "Void"
+
+
+class SettlementBatch(TimestampedModel):
+    """A processor payout or bank deposit: the cash of many payments arriving at once.
+
+    Written only by invoices.services.settlements; net = gross - fees is checked there and
+    by the database."""
+
+    kind = models.CharField(
+        max_length=16, choices=SettlementKind.choices, default=SettlementKind.PAYOUT
+    )
+    processor = models.CharField(max_length=64)
+    reference = models.CharField(max_length=128, blank=True, default="")
+    currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
+    gross = models.DecimalField(**MONEY)
+    fees = models.DecimalField(**MONEY, default=ZERO)
+    net = models.DecimalField(**MONEY)
+    status = models.CharField(
+        max_length=16, choices=SettlementStatus.choices, default=SettlementStatus.PENDING
+    )
+    expected_settle_date = models.DateField()
+    # The moment the money landed (the actual settle date, with its time for lag in hours).
+    settled_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(
+        max_length=16, choices=SettlementSource.choices, default=SettlementSource.MANUAL
+    )
+    external_id = models.CharField(max_length=128, blank=True, default="")
+
+    class Meta:
+        ordering = ["-expected_settle_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "source", "external_id"],
+                condition=~Q(external_id=""),
+                name="settlement_unique_external_id",
+            ),
+            models.CheckConstraint(condition=Q(gross__gte=0), name="settlement_gross_non_negative"),
+            models.CheckConstraint(condition=Q(fees__gte=0), name="settlement_fees_non_negative"),
+            models.CheckConstraint(
+                condition=Q(net=F("gross") - F("fees")), name="settlement_net_is_gross_less_fees"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=SettlementStatus.values), name="settlement_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=SettlementStatus.SETTLED) | Q(settled_at__isnull=False),
+                name="settlement_settled_has_date",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status", "expected_settle_date"]),
+            models.Index(fields=["organization", "processor"]),
+            models.Index(
+                fields=["organization", "expected_settle_date", "code"],
+                name="settlement_keyset_expected_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.reference or self.code} ({self.status})"
+
+
 class Payment(TimestampedModel):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
@@ -277,6 +377,23 @@ class Payment(TimestampedModel):
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
+    # What the processor kept of this payment (card/ACH fees); the batch's fees add them up.
+    fee = models.DecimalField(**MONEY, default=ZERO)
+    reconciliation_status = models.CharField(
+        max_length=16, choices=ReconciliationStatus.choices, default=ReconciliationStatus.PENDING
+    )
+    # Who matched it (manual, csv, stream, quickbooks, xero, auto); empty while pending.
+    reconciliation_source = models.CharField(
+        max_length=16, choices=SettlementSource.choices, blank=True, default=""
+    )
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    settlement_batch = models.ForeignKey(
+        SettlementBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -290,6 +407,18 @@ class Payment(TimestampedModel):
             models.CheckConstraint(
                 condition=Q(status__in=PaymentStatus.values), name="payment_status_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(fee__gte=0) & Q(fee__lte=F("amount")), name="payment_fee_within_amount"
+            ),
+            models.CheckConstraint(
+                condition=Q(reconciliation_status__in=ReconciliationStatus.values),
+                name="payment_reconciliation_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reconciliation_status=ReconciliationStatus.SETTLED)
+                | Q(settlement_batch__isnull=False),
+                name="payment_settled_has_batch",
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "customer", "received_at"]),
@@ -300,6 +429,10 @@ class Payment(TimestampedModel):
             ),
             models.Index(
                 fields=["organization", "amount", "code"], name="payment_keyset_amount_idx"
+            ),
+            models.Index(
+                fields=["organization", "reconciliation_status", "received_at"],
+                name="payment_reconciliation_idx",
             ),
         ]
 
@@ -346,6 +479,57 @@ class InvoiceCredit(models.Model):
 
     def __str__(self) -> str:
         return f"credit {self.amount} on {self.invoice_id}"
+
+
+class ProcessorSla(models.Model):
+    """How long a processor may take to settle a payment before it counts as an SLA breach."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    processor = models.CharField(max_length=64)
+    settle_within_hours = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["processor"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "processor"], name="processor_sla_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(settle_within_hours__gt=0), name="processor_sla_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.processor}: {self.settle_within_hours} h"
+
+
+class CashApplicationSettings(models.Model):
+    """An organization's cash-application policy: below ``auto_apply_threshold`` a match
+    only becomes a suggestion in the queue; a short payment within ``short_pay_tolerance``
+    (a fraction of the invoice balance) may still be applied."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="+")
+    auto_apply_threshold = models.DecimalField(
+        max_digits=4, decimal_places=3, default=Decimal("0.950")
+    )
+    short_pay_tolerance = models.DecimalField(
+        max_digits=4, decimal_places=3, default=Decimal("0.020")
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(auto_apply_threshold__gte=0) & Q(auto_apply_threshold__lte=1),
+                name="cash_application_threshold_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(short_pay_tolerance__gte=0) & Q(short_pay_tolerance__lt=1),
+                name="cash_application_tolerance_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"auto-apply at {self.auto_apply_threshold}"
 
 
 class ExchangeRate(models.Model):

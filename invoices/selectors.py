@@ -16,6 +16,7 @@ from invoices.models import (
     Invoice,
     Payment,
     PaymentAllocation,
+    SettlementBatch,
 )
 from paypredict_project.tenancy.models import AuditLog, Organization
 from paypredict_project.tenancy.selectors import get_scoped_or_404, scoped
@@ -42,15 +43,39 @@ def invoice_get(*, organization: Organization, code) -> Invoice:
 
 
 def payment_list(*, organization: Organization) -> QuerySet[Payment]:
-    return scoped(Payment.objects.select_related("customer"), organization=organization)
+    return scoped(
+        Payment.objects.select_related("customer", "settlement_batch"), organization=organization
+    )
 
 
 def payment_get(*, organization: Organization, code) -> Payment:
     return get_scoped_or_404(
-        Payment.objects.select_related("customer").prefetch_related("allocations__invoice"),
+        Payment.objects.select_related("customer", "settlement_batch").prefetch_related(
+            "allocations__invoice"
+        ),
         organization=organization,
         code=code,
     )
+
+
+def settlement_batch_list(*, organization: Organization) -> QuerySet[SettlementBatch]:
+    """Batches with the number of payments each carries (one query)."""
+    return scoped(
+        SettlementBatch.objects.annotate(payment_count=Count("payments")),
+        organization=organization,
+    )
+
+
+def settlement_batch_get(*, organization: Organization, code) -> SettlementBatch:
+    return get_scoped_or_404(
+        settlement_batch_list(organization=organization), organization=organization, code=code
+    )
+
+
+def settlement_batch_payments(*, batch: SettlementBatch) -> QuerySet[Payment]:
+    return Payment.objects.filter(
+        organization_id=batch.organization_id, settlement_batch=batch
+    ).select_related("customer")
 
 
 def ledger_counts_by_organization() -> dict[str, list[dict]]:

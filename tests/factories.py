@@ -6,7 +6,14 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 
-from invoices.models import Customer, Invoice, InvoiceStatus, Payment, PaymentStatus
+from invoices.models import (
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    SettlementBatch,
+)
 from paypredict_project.tenancy.models import Membership, Organization, Role
 from reminders.models import DunningStep, Reminder
 
@@ -78,6 +85,22 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     currency = factory.SelfAttribute("customer.currency")
     received_at = dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.UTC)
     status = PaymentStatus.SUCCEEDED
+
+
+class SettlementBatchFactory(factory.django.DjangoModelFactory):
+    """A pending payout with no payments (services.settlement_batch_create adds them)."""
+
+    class Meta:
+        model = SettlementBatch
+
+    organization = factory.SubFactory(OrganizationFactory)
+    processor = "stripe"
+    reference = factory.Sequence(lambda n: f"po_{n:06d}")
+    currency = "USD"
+    gross = Decimal("1000.00")
+    fees = Decimal("29.30")
+    net = Decimal("970.70")
+    expected_settle_date = dt.date(2026, 2, 3)
 
 
 class ReminderFactory(factory.django.DjangoModelFactory):

@@ -20,8 +20,17 @@ from invoices.apis.common import (
     get_by_code,
     ledger_date,
 )
+from invoices.apis.settlements import SettlementRefSerializer
 from invoices.filters import PaymentFilter
-from invoices.models import ZERO, Payment, PaymentAllocation, PaymentMethod, PaymentStatus, Source
+from invoices.models import (
+    ZERO,
+    Payment,
+    PaymentAllocation,
+    PaymentMethod,
+    PaymentStatus,
+    SettlementSource,
+    Source,
+)
 from paypredict_project import slots
 
 TAGS = ["payments"]
@@ -48,6 +57,8 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
     allocated_amount = serializers.SerializerMethodField()
     unallocated_amount = serializers.SerializerMethodField()
     allocations = PaymentAllocationSerializer(many=True, read_only=True)
+    reconciliation_source = serializers.SerializerMethodField()
+    settlement = SettlementRefSerializer(source="settlement_batch", read_only=True, allow_null=True)
 
     class Meta:
         model = Payment
@@ -68,6 +79,11 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
             "processor",
             "reference",
             "retry_of",
+            "fee",
+            "reconciliation_status",
+            "reconciliation_source",
+            "reconciled_at",
+            "settlement",
             "source",
             "external_id",
             "allocations",
@@ -86,6 +102,13 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
         # Sums the prefetched allocations: no query per row.
         return sum((a.amount for a in payment.allocations.all()), ZERO)
 
+    @extend_schema_field(
+        serializers.ChoiceField(choices=SettlementSource.choices, allow_null=True, read_only=True)
+    )
+    def get_reconciliation_source(self, payment: Payment) -> str | None:
+        # Null while pending: nobody has matched it yet.
+        return payment.reconciliation_source or None
+
     @extend_schema_field(MONEY_FIELD)
     def get_allocated_amount(self, payment: Payment) -> str:
         return MONEY_FIELD.to_representation(self._allocated(payment))
@@ -99,7 +122,7 @@ def _queryset(request):
     return slots.prepare_queryset(
         slots.PAYMENT_API_FIELDS,
         selectors.payment_list(organization=request.organization)
-        .select_related("retry_of")
+        .select_related("retry_of", "settlement_batch")
         .prefetch_related("allocations__invoice"),
     )
 
@@ -158,6 +181,9 @@ class PaymentRecordApi(LedgerApi):
         failure_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
         failure_reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
         processor = serializers.CharField(max_length=64, required=False, allow_blank=True)
+        fee = serializers.DecimalField(
+            max_digits=18, decimal_places=2, min_value=Decimal("0"), required=False
+        )
         reference = serializers.CharField(max_length=128, required=False, allow_blank=True)
         external_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
         allocations = AllocationInputSerializer(

@@ -24,6 +24,14 @@ from invoices.services.payments import (
     payment_record,
     payment_refund,
 )
+from invoices.services.settlements import (
+    settlement_batch_add_payments,
+    settlement_batch_create,
+    settlement_batch_settle,
+    settlement_batch_update,
+    settlement_batch_upsert,
+    settlement_batch_void,
+)
 
 __all__ = [
     "customer_create",
@@ -42,4 +50,10 @@ __all__ = [
     "payment_mark_succeeded",
     "payment_record",
     "payment_refund",
+    "settlement_batch_add_payments",
+    "settlement_batch_create",
+    "settlement_batch_settle",
+    "settlement_batch_update",
+    "settlement_batch_upsert",
+    "settlement_batch_void",
 ]

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from invoices.events import payment_event
 from invoices.models import (
@@ -18,6 +19,9 @@ from invoices.models import (
     Payment,
     PaymentAllocation,
     PaymentStatus,
+    ReconciliationStatus,
+    SettlementSource,
+    Source,
 )
 from invoices.services.invoices import invoice_credited, invoice_recalculate
 from invoices.signals import payment_changed
@@ -127,6 +131,8 @@ def payment_record(
         raise ValidationError({"allocations": f"a {status} payment cannot be allocated"})
     for invoice in _apply(payment, allocations):
         invoice_recalculate(invoice=invoice)
+    if allocations:
+        _reconcile_if_applied(payment, source=_RECONCILED_BY.get(payment.source, "manual"))
     audit_record(
         organization=organization,
         action="payment.record",
@@ -142,21 +148,69 @@ def payment_record(
 
 
 @transaction.atomic
-def payment_allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> PaymentAllocation:
-    """Apply unapplied cash of an existing payment to an invoice."""
+def payment_allocate(
+    *,
+    payment: Payment,
+    invoice: Invoice,
+    amount: Decimal,
+    source: str = SettlementSource.MANUAL,
+    reason: str = "",
+) -> PaymentAllocation:
+    """Apply unapplied cash of an existing payment to an invoice.
+
+    ``source`` says who matched it (a collector, cash application, an import); ``reason``
+    why (cash application's match rule), kept in the audit entry."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status not in COUNTED_STATUSES:
         raise ValidationError({"allocations": f"a {payment.status} payment cannot be allocated"})
     (touched,) = _apply(payment, [(invoice, Decimal(amount))])
     invoice_recalculate(invoice=touched)
+    _reconcile_if_applied(payment, source=source)
     audit_record(
         organization=payment.organization,
         action="payment.allocate",
         instance=payment,
-        after={"invoice": str(invoice.code), "amount": str(amount)},
+        after={
+            "invoice": str(invoice.code),
+            "amount": str(amount),
+            "source": source,
+            **({"reason": reason} if reason else {}),
+        },
     )
     _announce(payment)
     return PaymentAllocation.objects.get(payment=payment, invoice=touched)
+
+
+# The reconciliation source of cash applied when the payment is recorded, by payment source.
+_RECONCILED_BY = {
+    Source.CSV: SettlementSource.CSV,
+    Source.QUICKBOOKS: SettlementSource.QUICKBOOKS,
+    Source.XERO: SettlementSource.XERO,
+    Source.STREAM: SettlementSource.STREAM,
+}
+
+
+def _reconcile_if_applied(payment: Payment, *, source: str) -> None:
+    """PENDING → RECONCILED once the whole amount is applied to invoices (a settled payment
+    stays settled: the deposit is the later step)."""
+    if source not in SettlementSource.values:
+        raise ValidationError({"source": f"unknown reconciliation source {source!r}"})
+    if payment.reconciliation_status != ReconciliationStatus.PENDING:
+        return
+    applied = payment.allocations.aggregate(total=Sum("amount"))["total"] or ZERO
+    if applied < payment.amount:
+        return
+    payment.reconciliation_status = ReconciliationStatus.RECONCILED
+    payment.reconciliation_source = source
+    payment.reconciled_at = timezone.now()
+    payment.save(
+        update_fields=[
+            "reconciliation_status",
+            "reconciliation_source",
+            "reconciled_at",
+            "updated_at",
+        ]
+    )
 
 
 def _change_status(
