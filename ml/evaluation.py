@@ -271,7 +271,7 @@ def evaluate_payment(
         y_due,
         p_due,
         actual,
-        pred["median_days"].to_numpy()[exact],
+        pred["point_days"].to_numpy()[exact],
         pred["lower_days"].to_numpy()[exact],
         pred["upper_days"].to_numpy()[exact],
     )
@@ -282,7 +282,7 @@ def evaluate_payment(
         y_all[cold & y_mask],
         pred["p_paid_by_due"].to_numpy()[cold & y_mask],
         lab_test["lower_days"].to_numpy()[cold & exact],
-        pred["median_days"].to_numpy()[cold & exact],
+        pred["point_days"].to_numpy()[cold & exact],
         pred["lower_days"].to_numpy()[cold & exact],
         pred["upper_days"].to_numpy()[cold & exact],
     )

@@ -317,7 +317,7 @@ def invoices_score(
 
         t = time.perf_counter()
         floor = np.full(len(pos), as_of_day)
-        expected = _to_dates(issue_days[pos], predicted["median_days"].to_numpy(), floor)
+        expected = _to_dates(issue_days[pos], predicted["point_days"].to_numpy(), floor)
         lower = _to_dates(issue_days[pos], predicted["lower_days"].to_numpy(), floor)
         upper = _to_dates(issue_days[pos], predicted["upper_days"].to_numpy(), floor)
         lower = np.minimum(lower, expected)

@@ -120,3 +120,19 @@ def test_it_beats_the_baselines_on_the_ibm_time_holdout():
     assert m["brier"] <= b["logistic"]["brier"] + 0.002
     assert 0.75 <= m["coverage_80"] <= 0.85
     assert b["customer_history"]["roc_auc"] == pytest.approx(0.862, abs=0.002)
+
+
+def test_it_gives_a_point_date_inside_the_interval_chosen_on_validation(fitted):
+    model, X, labels = fitted
+    due = labels["due_in_days"].to_numpy()[:300]
+    pred = model.predict(X.iloc[:300], due_in_days=due)
+
+    assert model.info["point_weight"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert model.info["validation_point_mae"] > 0
+    assert (pred["lower_days"] <= pred["point_days"] + 1e-9).all()
+    assert (pred["point_days"] <= pred["upper_days"] + 1e-9).all()
+    # Open past its point date: the conditional median takes over.
+    age = pred["point_days"].to_numpy() + 5
+    late = model.predict(X.iloc[:300], due_in_days=due, age_days=age)
+    np.testing.assert_allclose(late["point_days"], late["median_days"])
+    assert (late["point_days"] >= age - 1e-9).all()

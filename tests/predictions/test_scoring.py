@@ -63,7 +63,7 @@ def test_it_matches_the_model_output_row_for_row(org, active_model):
     stored = Prediction.objects.get(invoice=invoice)
     assert stored.p_paid_by_due == pytest.approx(expected["p_paid_by_due"], abs=1e-5)
     assert stored.expected_date == max(
-        invoice.issue_date + dt.timedelta(days=round(expected["median_days"])), TODAY
+        invoice.issue_date + dt.timedelta(days=round(expected["point_days"])), TODAY
     )
 
 
