@@ -8,6 +8,7 @@ versions in the shared registry (kind ``dispute``) and stores predictions on dis
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 from django.db.models import Q
 
 from disputes import services
-from disputes.models import Dispute, DisputeChannel
+from disputes.models import BASELINE_VERSION, Dispute, DisputeChannel
 from ml.dispute_labels import DISPUTE_LABELS
 from ml.models import ModelKind, ModelStatus, ModelVersion
 from paypredict_project.tenancy.models import Organization
@@ -154,19 +155,39 @@ def classify_disputes(*, dispute_ids: Sequence[int]) -> int:
     for items in by_org.values():
         version = active_version(items[0].organization)
         if version is None:
-            continue
-        classifier = load_classifier(version)
+            # No BERT model yet (it trains in the background after the first start): the
+            # TF-IDF baseline answers at once, and the trained model re-classifies later.
+            baseline, threshold = interim_classifier()
+            predict, name = baseline.predict_top, BASELINE_VERSION
+        else:
+            classifier = load_classifier(version)
+            predict, name, threshold = classifier.predict, version.version, classifier.threshold
         for start in range(0, len(items), CLASSIFY_BATCH):
             chunk = items[start : start + CLASSIFY_BATCH]
-            texts = [_model_text(d) for d in chunk]
-            predictions = classifier.predict(texts)
+            predictions = predict([_model_text(d) for d in chunk])
             done += services.dispute_record_classifications(
                 results=zip(chunk, predictions, strict=True),
-                model_version=version.version,
-                threshold=classifier.threshold,
+                model_version=name,
+                threshold=threshold,
             )
     _suggest_for([d for d in disputes if d.channel != DisputeChannel.DEMO])
     return done
+
+
+@functools.cache
+def interim_classifier():
+    """The TF-IDF baseline on the starter corpus, trained once per process (a few seconds)."""
+    from ml.dispute_model import interim_baseline
+
+    corpus = starter_corpus()
+    return interim_baseline(list(corpus.texts), list(corpus.labels))
+
+
+def baseline_classified_ids() -> list[int]:
+    """Disputes the stand-in baseline classified and staff have not confirmed: the trained
+    model classifies them again."""
+    rows = Dispute.objects.filter(model_version=BASELINE_VERSION, category="")
+    return list(rows.values_list("pk", flat=True))
 
 
 def _suggest_for(disputes: list[Dispute]) -> None:

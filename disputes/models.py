@@ -30,6 +30,8 @@ class DisputeStatus(models.TextChoices):
 
 
 ACTIVE_STATUSES = (DisputeStatus.OPEN, DisputeStatus.IN_REVIEW)
+# The model_version recorded when the TF-IDF baseline classified (no BERT model trained yet).
+BASELINE_VERSION = "tfidf-baseline"
 
 
 class DisputeChannel(models.TextChoices):

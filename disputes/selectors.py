@@ -9,7 +9,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from disputes.models import ACTIVE_STATUSES, Dispute, DisputeStatus
+from disputes.models import ACTIVE_STATUSES, BASELINE_VERSION, Dispute, DisputeStatus
 from ml.dispute_labels import DISPUTE_LABELS
 from paypredict_project.tenancy.models import Organization
 
@@ -77,6 +77,7 @@ def dispute_counts(*, organization: Organization) -> dict[str, int]:
         "breached": active.filter(sla_due_at__lt=timezone.now()).count(),
         "needs_review": active.filter(needs_review=True).count(),
         "unlinked": active.filter(invoice__isnull=True).count(),
+        "baseline": active.filter(model_version=BASELINE_VERSION, category="").count(),
     }
 
 

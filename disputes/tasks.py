@@ -23,12 +23,16 @@ def classify_disputes(dispute_ids: list[int]) -> int:
 @shared_task(name="disputes.dispute_model_train_base", max_retries=0)
 def dispute_model_train_base() -> str:
     """Train the shared base model (bootstrap runs this in the background), then classify
-    whatever waited for it."""
+    whatever waited for it or was answered by the stand-in TF-IDF baseline meanwhile."""
+    from disputes.classification import (
+        baseline_classified_ids,
+        dispute_model_train,
+        unclassified_ids,
+    )
     from disputes.classification import classify_disputes as classify
-    from disputes.classification import dispute_model_train, unclassified_ids
 
     version, decision = dispute_model_train(progress=False)
-    classify(dispute_ids=unclassified_ids())
+    classify(dispute_ids=unclassified_ids() + baseline_classified_ids())
     return f"{version.version}: {decision['decision']}"
 
 

@@ -176,11 +176,14 @@ def _sum_when(condition: Q, value) -> Coalesce:
     )
 
 
-def ledger_figures_by_currency(
-    *, organization: Organization, today: dt.date, period_days: int = PERIOD_DAYS
-) -> list[CurrencyFigures]:
-    """One aggregate query (CASE per bucket), grouped by currency."""
-    start = today - dt.timedelta(days=period_days)
+def beginning_ar_by_currency(*, organization: Organization, start: dt.date) -> dict[str, Decimal]:
+    """What was owed at the end of ``start`` (CEI's beginning AR), per currency.
+
+    Invoice total minus succeeded payments received by then, over invoices issued by then and
+    not recorded as paid by then: one probe of the allocations per invoice open at ``start``
+    (about 73,000 at a million invoices, roughly half a second), which is why the home page
+    reads it through ``beginning_ar_cached``.
+    """
     # Payments received before this instant count towards the beginning balance.
     start_end = dt.datetime.combine(
         start + dt.timedelta(days=1), dt.time.min, tzinfo=organization.tzinfo
@@ -197,6 +200,89 @@ def ledger_figures_by_currency(
         .values("total"),
         output_field=_money,
     )
+    settled_by_start = Q(status=InvoiceStatus.PAID, paid_date__lte=start)
+    rows = (
+        scoped(Invoice.objects.all(), organization=organization)
+        .filter(status__in=RECEIVABLE_STATUSES, issue_date__lte=start)
+        .exclude(settled_by_start)
+        .order_by()
+        .values("currency")
+        .annotate(
+            beginning_ar=Sum(
+                F("total") - Coalesce(paid_before_start, Value(ZERO), output_field=_money),
+                output_field=_money,
+            )
+        )
+    )
+    with transaction.atomic():
+        # The correlated subquery makes the planner's cost estimate huge, which switches on
+        # PostgreSQL's JIT compiler: about a second of compiling for a query that runs in tens
+        # of milliseconds. SET LOCAL confines the setting to this transaction.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+        return {row["currency"]: row["beginning_ar"] or ZERO for row in rows}
+
+
+def _beginning_key(organization_id: int, version: int, start: dt.date) -> str:
+    return f"beginning-ar:{organization_id}:{version}:{start.isoformat()}"
+
+
+def _beginning_latest_key(organization_id: int, start: dt.date) -> str:
+    return f"beginning-ar-latest:{organization_id}:{start.isoformat()}"
+
+
+def _beginning_refreshing_key(organization_id: int) -> str:
+    return f"beginning-ar-refreshing:{organization_id}"
+
+
+def beginning_ar_refresh(*, organization: Organization, start: dt.date) -> dict[str, Decimal]:
+    """Recompute the beginning AR at ``start`` and store it as current and as latest."""
+    try:
+        version = cache.get(_version_key(organization.id), 0)
+        figures = beginning_ar_by_currency(organization=organization, start=start)
+        cache.set(_beginning_key(organization.id, version, start), figures, SUMMARY_CACHE_TTL)
+        cache.set(_beginning_latest_key(organization.id, start), figures, BEGINNING_LATEST_TTL)
+        return figures
+    finally:
+        cache.delete(_beginning_refreshing_key(organization.id))
+
+
+def beginning_ar_cached(*, organization: Organization, start: dt.date) -> dict[str, Decimal]:
+    """The beginning AR at ``start``, current if cached, else the latest while a task refreshes.
+
+    A balance 90 days back moves only when the ledger changes in the past (a back-dated
+    payment or import), yet it is the slowest part of the home page's figures. After a ledger
+    change the page uses the value computed earlier for the same day and queues its
+    recomputation (one at a time per organization); only with nothing computed for ``start``
+    yet does the request compute it.
+    """
+    version = cache.get(_version_key(organization.id), 0)
+    figures = cache.get(_beginning_key(organization.id, version, start))
+    if figures is not None:
+        return figures
+    latest = cache.get(_beginning_latest_key(organization.id, start))
+    if latest is None:
+        return beginning_ar_refresh(organization=organization, start=start)
+    if cache.add(_beginning_refreshing_key(organization.id), 1, timeout=600):
+        from invoices.tasks import beginning_ar_refresh_task
+
+        beginning_ar_refresh_task.delay(organization.id, start.isoformat())
+    return latest
+
+
+def ledger_figures_by_currency(
+    *,
+    organization: Organization,
+    today: dt.date,
+    period_days: int = PERIOD_DAYS,
+    cached_beginning: bool = False,
+) -> list[CurrencyFigures]:
+    """One aggregate query (CASE per bucket), grouped by currency, plus the beginning AR.
+
+    ``cached_beginning``: read the beginning AR through ``beginning_ar_cached`` (the home
+    page); otherwise it is computed now.
+    """
+    start = today - dt.timedelta(days=period_days)
     settled_by_start = Q(status=InvoiceStatus.PAID, paid_date__lte=start)
     aggregates = {
         key: _sum_when(_bucket_condition(today, low, high), F("balance"))
@@ -217,21 +303,20 @@ def ledger_figures_by_currency(
             open_count=Count("id", filter=Q(status__in=OPEN_STATUSES)),
             overdue_count=Count("id", filter=Q(status__in=OPEN_STATUSES, due_date__lt=today)),
             sales_period=_sum_when(Q(issue_date__gt=start, issue_date__lte=today), F("total")),
-            beginning_ar=_sum_when(
-                Q(issue_date__lte=start) & ~settled_by_start,
-                F("total") - Coalesce(paid_before_start, Value(ZERO), output_field=_money),
-            ),
             **aggregates,
         )
         .order_by("currency")
     )
     with transaction.atomic():
-        # The correlated subquery makes the planner's cost estimate huge, which switches on
-        # PostgreSQL's JIT compiler: about a second of compiling for a query that runs in tens
-        # of milliseconds. SET LOCAL confines the setting to this transaction.
+        # A full aggregate looks expensive enough to the planner to switch on the JIT
+        # compiler, whose compile time exceeds the query's own; SET LOCAL keeps it here.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
         rows = list(rows)
+    if cached_beginning:
+        beginning = beginning_ar_cached(organization=organization, start=start)
+    else:
+        beginning = beginning_ar_by_currency(organization=organization, start=start)
     return [
         CurrencyFigures(
             currency=row["currency"],
@@ -241,7 +326,7 @@ def ledger_figures_by_currency(
             buckets={key: row[key] for key, *_ in AGING_BUCKETS},
             bucket_counts={key: row[f"{key}_count"] for key, *_ in AGING_BUCKETS},
             sales_period=row["sales_period"],
-            beginning_ar=row["beginning_ar"],
+            beginning_ar=beginning.get(row["currency"], ZERO),
         )
         for row in rows
     ]
@@ -323,11 +408,13 @@ def kpi_ratios(
 
 
 def dashboard_summary(
-    *, organization: Organization, today: dt.date | None = None
+    *, organization: Organization, today: dt.date | None = None, cached_beginning: bool = False
 ) -> DashboardSummary:
     today = today or organization_today(organization=organization)
     rates = exchange_rates_latest(organization=organization, on=today)
-    figures = ledger_figures_by_currency(organization=organization, today=today)
+    figures = ledger_figures_by_currency(
+        organization=organization, today=today, cached_beginning=cached_beginning
+    )
 
     converted: list[tuple[CurrencyFigures, Decimal]] = []
     unconverted: list[CurrencyFigures] = []
@@ -396,6 +483,7 @@ def dashboard_summary(
 # organization's version so the next visit recomputes. The TTL bounds staleness for writes
 # that send no signal (bulk demo seeding, raw SQL).
 SUMMARY_CACHE_TTL = 300
+BEGINNING_LATEST_TTL = 26 * 3600
 
 
 def _version_key(organization_id: int) -> str:
@@ -416,7 +504,7 @@ def dashboard_summary_cached(*, organization: Organization) -> DashboardSummary:
     key = f"dashboard-summary:{organization.id}:{version}:{today.isoformat()}"
     summary = cache.get(key)
     if summary is None:
-        summary = dashboard_summary(organization=organization, today=today)
+        summary = dashboard_summary(organization=organization, today=today, cached_beginning=True)
         cache.set(key, summary, timeout=SUMMARY_CACHE_TTL)
     return summary
 

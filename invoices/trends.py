@@ -41,6 +41,10 @@ from paypredict_project.tenancy.models import Organization
 
 MONTHS = 12
 TRENDS_CACHE_TTL = 3600
+# The latest trends of the day stay servable while a recomputation runs.
+LATEST_TTL = 26 * 3600
+# At most one queued recomputation per organization (released when it finishes).
+REFRESH_LOCK_TTL = 600
 
 
 @dataclass(frozen=True)
@@ -228,16 +232,57 @@ def ar_trends(
     return points
 
 
-def ar_trends_cached(*, organization: Organization) -> list[TrendPoint]:
-    """Cached like the dashboard summary: per day and ledger version (any change recomputes)."""
+def _trends_key(organization_id: int, version: int, today: dt.date) -> str:
+    return f"ar-trends:{organization_id}:{version}:{today.isoformat()}"
+
+
+def _latest_key(organization_id: int, today: dt.date) -> str:
+    return f"ar-trends-latest:{organization_id}:{today.isoformat()}"
+
+
+def _refreshing_key(organization_id: int) -> str:
+    return f"ar-trends-refreshing:{organization_id}"
+
+
+def ar_trends_refresh(*, organization: Organization) -> list[TrendPoint]:
+    """Recompute the trends from the ledger and store them as current and as latest."""
+    try:
+        return _refresh(organization)
+    finally:
+        cache.delete(_refreshing_key(organization.id))
+
+
+def _refresh(organization: Organization) -> list[TrendPoint]:
     today = organization_today(organization=organization)
     version = cache.get(_version_key(organization.id), 0)
-    key = f"ar-trends:{organization.id}:{version}:{today.isoformat()}"
-    points = cache.get(key)
-    if points is None:
-        points = ar_trends(organization=organization, today=today)
-        cache.set(key, points, timeout=TRENDS_CACHE_TTL)
+    points = ar_trends(organization=organization, today=today)
+    cache.set(_trends_key(organization.id, version, today), points, timeout=TRENDS_CACHE_TTL)
+    cache.set(_latest_key(organization.id, today), points, timeout=LATEST_TTL)
     return points
+
+
+def ar_trends_cached(*, organization: Organization) -> list[TrendPoint]:
+    """The trends for today: current if cached, else the latest of today while a refresh runs.
+
+    Rebuilding twelve month-end positions reads the organization's whole history (two scans
+    of invoices and allocations: 5 to 30 s at a million invoices), so after a ledger change the
+    page shows the trends computed earlier today and queues their recomputation in the
+    background (one at a time per organization) instead of making the visitor wait. Only the
+    first visit of a day, with nothing computed yet, computes them in the request.
+    """
+    today = organization_today(organization=organization)
+    version = cache.get(_version_key(organization.id), 0)
+    points = cache.get(_trends_key(organization.id, version, today))
+    if points is not None:
+        return points
+    latest = cache.get(_latest_key(organization.id, today))
+    if latest is None:
+        return ar_trends_refresh(organization=organization)
+    if cache.add(_refreshing_key(organization.id), 1, timeout=REFRESH_LOCK_TTL):
+        from invoices.tasks import ar_trends_refresh_task
+
+        ar_trends_refresh_task.delay(organization.id)
+    return latest
 
 
 # What each trend shows, with the formula shown on hover (the dashboard's definitions).

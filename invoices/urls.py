@@ -10,7 +10,6 @@ urlpatterns = [
     path("invoices/<uuid:code>/", views.invoice_detail, name="invoice-detail"),
     path("invoices/<uuid:code>/void/", views.invoice_void, name="invoice-void"),
     path("invoices/<uuid:code>/write-off/", views.invoice_write_off, name="invoice-write-off"),
-    path("invoices/<uuid:code>/dispute/", views.invoice_dispute, name="invoice-dispute"),
     path("customers/", views.customer_list, name="customer-list"),
     path("customers/<uuid:code>/", views.customer_detail, name="customer-detail"),
     path(

@@ -184,6 +184,40 @@ class BaselineClassifier:
     def predict(self, texts: Sequence[str]) -> list[str]:
         return [str(label) for label in self.pipeline.predict(list(texts))]
 
+    def predict_top(self, texts: Sequence[str]) -> list[Prediction]:
+        """Label, confidence and top 3, like the fine-tuned model's predictions."""
+        if not texts:
+            return []
+        probs = self.pipeline.predict_proba(list(texts))
+        classes = [str(c) for c in self.pipeline.classes_]
+        predictions = []
+        for row in probs:
+            best = np.argsort(-row)[:3]
+            predictions.append(
+                Prediction(
+                    label=classes[int(best[0])],
+                    confidence=float(row[best[0]]),
+                    top3=[{"label": classes[int(i)], "p": round(float(row[i]), 4)} for i in best],
+                )
+            )
+        return predictions
+
+
+def interim_baseline(
+    texts: Sequence[str], labels: Sequence[str], seed: int = SEED
+) -> tuple[BaselineClassifier, float]:
+    """The baseline as a stand-in classifier while the BERT model trains (seconds, not
+    minutes): fit on the fixed split's train part, the confidence threshold chosen on its
+    validation part like the real model's. Returns the classifier and that threshold."""
+    split = fixed_split(texts, labels)
+    baseline = BaselineClassifier(seed).fit(
+        [texts[i] for i in split.train], [labels[i] for i in split.train]
+    )
+    val = baseline.predict_top([texts[i] for i in split.validation])
+    confidence = np.array([p.confidence for p in val])
+    correct = np.array([p.label == labels[i] for p, i in zip(val, split.validation, strict=True)])
+    return baseline, choose_threshold(confidence, correct)
+
 
 @dataclass
 class Prediction:

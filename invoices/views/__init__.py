@@ -6,7 +6,6 @@ from invoices.views.customers import customer_detail, customer_list, customer_pr
 from invoices.views.dashboard import dashboard
 from invoices.views.invoices import (
     invoice_detail,
-    invoice_dispute,
     invoice_list,
     invoice_void,
     invoice_write_off,
@@ -20,7 +19,6 @@ __all__ = [
     "customer_preferences",
     "dashboard",
     "invoice_detail",
-    "invoice_dispute",
     "invoice_list",
     "invoice_void",
     "invoice_write_off",

@@ -6,9 +6,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from invoices import selectors, services
 from invoices.analytics import organization_today
@@ -21,7 +20,6 @@ from invoices.views.common import (
     pagination,
     render_page_or_partial,
     sort_queryset,
-    wants_partial,
 )
 from paypredict_project import slots
 from paypredict_project.tenancy.decorators import require_org_permission
@@ -197,34 +195,3 @@ def invoice_void(request: DashboardRequest, code) -> HttpResponse:
 @require_org_permission("write:invoices")
 def invoice_write_off(request: DashboardRequest, code) -> HttpResponse:
     return _invoice_close(request, code, "write-off")
-
-
-@require_POST
-@require_org_permission("write:invoices")
-def invoice_dispute(request: DashboardRequest, code) -> HttpResponse:
-    """Set the disputed flag to the posted value (a set, not a toggle: a double submit is safe)."""
-    invoice = selectors.invoice_get(organization=request.organization, code=code)
-    value = request.POST.get("disputed")
-    if value not in ("true", "false"):
-        return HttpResponse("disputed must be 'true' or 'false'", status=400)
-    error = None
-    try:
-        invoice = services.invoice_update(invoice=invoice, disputed=value == "true")
-    except ValidationError as exc:
-        error = "; ".join(exc.messages)
-    if wants_partial(request):
-        invoice = selectors.invoice_get(organization=request.organization, code=code)
-        context = _detail_context(request, invoice) | {"dispute_error": error}
-        # The summary is the target; the history panel follows out of band so the new audit
-        # entry shows without a reload.
-        summary = render_to_string("invoices/detail.html#invoice-summary", context, request)
-        history = render_to_string(
-            "invoices/detail.html#invoice-audit", context | {"oob": True}, request
-        )
-        return HttpResponse(summary + history)
-    if error:
-        messages.error(request, error)
-    else:
-        state = "marked as disputed" if invoice.disputed else "no longer marked as disputed"
-        messages.success(request, f"Invoice {invoice.number} {state}.")
-    return redirect(reverse("invoice-detail", kwargs={"code": invoice.code}))

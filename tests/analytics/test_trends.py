@@ -105,3 +105,61 @@ def test_it_shows_trends_and_risk_mix_on_home(viewer_client, outsider_client, hi
     assert 'data-risk="unscored"' in html and "1,100.00" in html
     outsider = outsider_client.get(reverse("dashboard")).content.decode()
     assert "1,100.00" not in outsider
+
+
+@pytest.mark.django_db
+def test_after_a_ledger_change_home_serves_the_latest_trends_while_a_refresh_catches_up(
+    org, history, monkeypatch
+):
+    from invoices import tasks, trends
+    from invoices.analytics import dashboard_summary_invalidate, organization_today
+
+    today = organization_today(organization=org)
+    first = trends.ar_trends_cached(organization=org)  # nothing computed today: in the request
+    assert first == trends.ar_trends(organization=org, today=today)
+    customer = CustomerFactory(organization=org, currency="USD")
+    InvoiceFactory(customer=customer, issue_date=today, due_date=today, total=D("700"))
+    dashboard_summary_invalidate(organization_id=org.id)  # what the ledger signals do
+
+    queued = []
+    monkeypatch.setattr(tasks.ar_trends_refresh_task, "delay", queued.append)
+    assert trends.ar_trends_cached(organization=org) == first  # no wait: today's latest
+    assert trends.ar_trends_cached(organization=org) == first
+    assert queued == [org.id]  # one recomputation queued, not one per visit
+
+    tasks.ar_trends_refresh_task(org.id)  # the worker runs it
+    fresh = trends.ar_trends_cached(organization=org)
+    # Equal to a full recomputation from the ledger, and it sees the new invoice.
+    assert fresh == trends.ar_trends(organization=org, today=today)
+    assert fresh[-1].ar_balance == first[-1].ar_balance + D("700")
+
+
+@pytest.mark.django_db
+def test_ceis_beginning_ar_is_served_from_the_latest_value_until_its_refresh(
+    org, history, monkeypatch
+):
+    from invoices import analytics, tasks
+
+    start = analytics.organization_today(organization=org) - dt.timedelta(days=90)
+    first = analytics.beginning_ar_cached(organization=org, start=start)
+    assert first == analytics.beginning_ar_by_currency(organization=org, start=start)
+    # A back-dated change: an invoice of January, part paid in February, still open.
+    invoice = InvoiceFactory(
+        customer=CustomerFactory(organization=org, currency="USD"),
+        issue_date=day(1, 5),
+        due_date=day(2, 4),
+        total=D("200"),
+    )
+    pay(invoice, D("50"), day(2, 1))
+    analytics.dashboard_summary_invalidate(organization_id=org.id)
+
+    queued = []
+    monkeypatch.setattr(tasks.beginning_ar_refresh_task, "delay", lambda *a: queued.append(a))
+    assert analytics.beginning_ar_cached(organization=org, start=start) == first
+    assert analytics.beginning_ar_cached(organization=org, start=start) == first
+    assert queued == [(org.id, start.isoformat())]
+
+    tasks.beginning_ar_refresh_task(*queued[0])  # the worker runs it
+    fresh = analytics.beginning_ar_cached(organization=org, start=start)
+    assert fresh == analytics.beginning_ar_by_currency(organization=org, start=start)
+    assert fresh["USD"] == first["USD"] + D("150")

@@ -1,4 +1,5 @@
-"""Void, write off and the disputed flag from the invoice page: services, audit, errors."""
+"""Void and write off from the invoice page (disputes are opened in the Disputes panel):
+services, audit, errors."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from django.urls import reverse
 
 from invoices.models import PaymentAllocation
 from paypredict_project.tenancy.models import AuditLog
-from tests.dashboard.conftest import HTMX
 from tests.factories import PaymentFactory
 
 
@@ -62,37 +62,18 @@ def test_it_writes_off_and_refuses_a_second_time(owner_client, ledger):
     assert "a written off invoice cannot be written off" in again.content.decode()
 
 
-def test_it_sets_the_disputed_flag_and_swaps_the_summary_over_htmx(collector_client, ledger):
-    invoice = ledger["current"]
-    url = reverse("invoice-dispute", kwargs={"code": invoice.code})
-    response = collector_client.post(url, {"disputed": "true"}, **HTMX)
-    body = response.content.decode()
-    assert response.status_code == 200
-    assert body.strip().startswith('<section id="invoice-summary"')
-    assert "<html" not in body
-    assert "Clear disputed flag" in body
-    # The history panel is refreshed out of band with the new audit entry.
-    assert (
-        '<section id="invoice-audit" class="card" aria-labelledby="audit-title" hx-swap-oob="true">'
-        in body
-    )
-    assert "invoice.update" in body
-    invoice.refresh_from_db()
-    assert invoice.disputed is True
-    entry = AuditLog.objects.get(action="invoice.update", object_code=str(invoice.code))
-    assert entry.before == {"disputed": False} and entry.after == {"disputed": True}
-
-
-def test_it_rejects_a_disputed_value_that_is_not_true_or_false(collector_client, ledger):
-    url = reverse("invoice-dispute", kwargs={"code": ledger["current"].code})
-    response = collector_client.post(url, {"disputed": "maybe"})
-    assert response.status_code == 400
-    assert "disputed must be 'true' or 'false'" in response.content.decode()
-
-
-def test_it_rejects_get_on_the_dispute_endpoint(collector_client, ledger):
-    url = reverse("invoice-dispute", kwargs={"code": ledger["current"].code})
-    assert collector_client.get(url).status_code == 405
+def test_the_invoice_page_offers_open_dispute_and_no_flag_toggle(collector_client, ledger):
+    # The dispute workflow owns the disputed flag: no control sets or clears it directly.
+    for invoice in (ledger["current"], ledger["late"]):
+        body = collector_client.get(
+            reverse("invoice-detail", kwargs={"code": invoice.code})
+        ).content.decode()
+        assert "Open dispute" in body
+        assert "Mark as disputed" not in body and "Clear disputed flag" not in body
+    old_toggle = f"/invoices/{ledger['current'].code}/dispute/"
+    assert collector_client.post(old_toggle, {"disputed": "true"}).status_code == 404
+    ledger["current"].refresh_from_db()
+    assert ledger["current"].disputed is False
 
 
 def test_it_shows_lines_payments_and_allocations(org, owner_client, ledger):

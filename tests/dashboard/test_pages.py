@@ -63,7 +63,10 @@ def test_it_answers_404_to_an_outsider_on_org_a_objects(outsider_client, ledger)
     posts = [
         (reverse("invoice-void", kwargs={"code": ledger["late"].code}), {}),
         (reverse("invoice-write-off", kwargs={"code": ledger["late"].code}), {}),
-        (reverse("invoice-dispute", kwargs={"code": ledger["late"].code}), {"disputed": "false"}),
+        (
+            reverse("invoice-dispute-open", kwargs={"code": ledger["late"].code}),
+            {"text": "We never received it."},
+        ),
         (
             reverse("customer-preferences", kwargs={"code": ledger["acme"].code}),
             {"reminder_channel": "email", "reminder_language": "en"},

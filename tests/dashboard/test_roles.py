@@ -15,7 +15,11 @@ def _mutations(ledger) -> list[tuple[str, str, dict]]:
     return [
         ("post", reverse("invoice-void", kwargs={"code": late}), {}),
         ("post", reverse("invoice-write-off", kwargs={"code": late}), {}),
-        ("post", reverse("invoice-dispute", kwargs={"code": late}), {"disputed": "false"}),
+        (
+            "post",
+            reverse("invoice-dispute-open", kwargs={"code": late}),
+            {"text": "We never received it."},
+        ),
         (
             "post",
             reverse("customer-preferences", kwargs={"code": acme}),
@@ -55,7 +59,7 @@ def test_it_hides_mutating_controls_from_a_viewer(viewer_client, collector_clien
     url = reverse("invoice-detail", kwargs={"code": ledger["late"].code})
     viewer_body = viewer_client.get(url).content.decode()
     collector_body = collector_client.get(url).content.decode()
-    for control in ("Void…", "Write off…", "Clear disputed flag"):
+    for control in ("Void…", "Write off…", 'name="text"'):  # the last: the Open dispute form
         assert control not in viewer_body
         assert control in collector_body
     profile = reverse("customer-detail", kwargs={"code": ledger["acme"].code})
@@ -66,8 +70,8 @@ def test_it_hides_mutating_controls_from_a_viewer(viewer_client, collector_clien
 @pytest.mark.parametrize("persona", ["collector_client", "owner_client"])
 def test_it_lets_collectors_and_admins_change_invoices(request, persona, ledger):
     client = request.getfixturevalue(persona)
-    url = reverse("invoice-dispute", kwargs={"code": ledger["late"].code})
-    response = client.post(url, {"disputed": "false"})
+    url = reverse("invoice-void", kwargs={"code": ledger["late"].code})
+    response = client.post(url)
     assert response.status_code == 302
     ledger["late"].refresh_from_db()
-    assert ledger["late"].disputed is False
+    assert ledger["late"].status == "void"

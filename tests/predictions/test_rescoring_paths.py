@@ -100,17 +100,30 @@ def test_an_api_write_gets_the_invoice_scored(
 
 
 def test_a_dashboard_action_rescores_the_customers_invoices(
-    org, active_model, ledger, scheduled, collector_client, django_capture_on_commit_callbacks
+    org,
+    active_model,
+    ledger,
+    scheduled,
+    collector_client,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
 ):
+    from disputes.tasks import classify_disputes
+
+    # The classification task is queued too; the broker is the boundary here as well.
+    classified = []
+    monkeypatch.setattr(classify_disputes, "delay", lambda ids: classified.append(ids))
     invoices_score(organization=org)
     invoice = Invoice.objects.filter(
         organization=org, customer=ledger["erratic0"], status=InvoiceStatus.OPEN
     ).first()
     with django_capture_on_commit_callbacks(execute=True):
         response = collector_client.post(
-            reverse("invoice-dispute", args=[invoice.code]), {"disputed": "true"}
+            reverse("invoice-dispute-open", args=[invoice.code]),
+            {"text": "The unit price is wrong.", "category": "pricing_error"},
         )
-    assert response.status_code in (200, 302)
+    assert response.status_code == 302
+    assert len(classified) == 1
     assert rescoring.pending_ids(organization_id=org.pk)[0] == {invoice.pk}
     assert len(scheduled) == 1
     tasks.rescore_pending_task.run(org.pk)
