@@ -7,7 +7,10 @@ which this module turns into a dispute.
 
 The organization is the ``+tag`` of the recipient: ``disputes+<org slug>@your-inbound-domain``.
 The invoice is the first invoice number of that organization found in the subject or body;
-with none the dispute lands unlinked in the queue for a collector to link.
+otherwise, when the mail replies to one of our reminders (its ``In-Reply-To``/``References``
+quote the reminder's Message-ID, looked up through ``paypredict_project.mail_threads``), the
+reminder's customer, and its invoice when it listed exactly one. With neither the dispute lands
+unlinked in the queue for a collector to link.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from disputes import services
 from disputes.models import Dispute, DisputeChannel
 from invoices.models import Customer, Invoice
+from paypredict_project import mail_threads
 from paypredict_project.tenancy.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -64,17 +68,37 @@ def _invoice(organization: Organization, text: str) -> Invoice | None:
     return candidates.order_by("-issue_date").first()
 
 
-def dispute_from_email(*, recipient: str, sender: str, subject: str, text: str) -> Dispute | None:
+def dispute_from_email(
+    *,
+    recipient: str,
+    sender: str,
+    subject: str,
+    text: str,
+    in_reply_to: str = "",
+    references: str = "",
+) -> Dispute | None:
     organization = _organization(recipient)
     if organization is None:
         logger.warning("inbound mail to %s: no organization tag, dropped", recipient)
         return None
+    thread = mail_threads.resolve(
+        organization_id=organization.id,
+        message_ids=mail_threads.referenced_message_ids(
+            in_reply_to=in_reply_to, references=references
+        ),
+    )
     invoice = _invoice(organization, f"{subject}\n{text}")
+    if invoice is None and thread is not None and len(thread.invoice_ids) == 1:
+        invoice = Invoice.objects.filter(
+            organization=organization, pk=thread.invoice_ids[0]
+        ).first()
     if invoice is not None and invoice.disputes.filter(status__in=("open", "in_review")).exists():
         # A follow-up on an open dispute: keep it unlinked rather than refuse the mail.
         invoice = None
     customer = None
-    if invoice is None and sender:
+    if invoice is None and thread is not None and thread.customer_id:
+        customer = Customer.objects.filter(organization=organization, pk=thread.customer_id).first()
+    if invoice is None and customer is None and sender:
         customer = Customer.objects.filter(organization=organization, email__iexact=sender).first()
     return services.dispute_open(
         organization=organization,
@@ -97,4 +121,6 @@ def _on_inbound(sender, event, esp_name: str, **kwargs) -> None:
         sender=from_email,
         subject=message.subject or "",
         text=(message.stripped_text or message.text or "").strip(),
+        in_reply_to=str(message.get("In-Reply-To") or ""),
+        references=str(message.get("References") or ""),
     )

@@ -19,6 +19,10 @@ class RemindersConfig(AppConfig):
 
         webhooks.connect()
         register_page_slots()
+        from paypredict_project import mail_threads
+        from reminders.selectors import reminder_thread
+
+        mail_threads.register_resolver("reminder", reminder_thread)
 
 
 def _organization_saved(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Avg, Count, F, Q, QuerySet
 
 from invoices.models import OPEN_STATUSES, ZERO, Invoice, InvoiceStatus
+from paypredict_project.mail_threads import MailThread
 from paypredict_project.tenancy.models import Organization
 from paypredict_project.tenancy.selectors import get_scoped_or_404, scoped
 from reminders.models import PromiseToPay, Reminder
@@ -29,6 +30,32 @@ def reminder_get(*, organization: Organization, code) -> Reminder:
         organization=organization,
         code=code,
     )
+
+
+def reminder_thread(*, organization_id: int, message_ids: list[str]) -> MailThread | None:
+    """The sent reminder a customer's reply quotes (by our Message-ID), as a mail thread: its
+    customer and the invoices it still listed when sent. The first quoted id that matches wins."""
+    found = {
+        r.message_id: r
+        for r in Reminder.objects.filter(
+            organization_id=organization_id, message_id__in=message_ids
+        ).exclude(message_id="")
+    }
+    for message_id in message_ids:
+        reminder = found.get(message_id)
+        if reminder is not None:
+            invoice_ids = list(
+                reminder.items.filter(dropped=False)
+                .order_by("due_date", "id")
+                .values_list("invoice_id", flat=True)
+            )
+            return MailThread(
+                kind="reminder",
+                code=str(reminder.code),
+                customer_id=reminder.customer_id,
+                invoice_ids=invoice_ids,
+            )
+    return None
 
 
 def promise_list(*, organization: Organization) -> QuerySet[PromiseToPay]:
