@@ -8,12 +8,13 @@ from itertools import groupby
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from invoices.analytics import organization_today
 from invoices.selectors import customer_get, invoice_get
+from invoices.views.common import PAGE_SIZES, paginate, pagination
 from paypredict_project.tenancy.decorators import require_org_permission
 from reminders import selectors
 from reminders.forms import PromiseForm, QueueFilterForm, ReminderEditForm
@@ -23,6 +24,7 @@ from reminders.services.sending import reminders_send_due
 
 READ, SEND = "read:invoices", "send:reminders"
 RISK_ORDER = {"high": 0, "medium": 1, "low": 2, "": 3}
+QUEUE_PAGE_SIZE = 50
 
 
 def _queue(request, form: QueueFilterForm):
@@ -39,13 +41,19 @@ def _queue(request, form: QueueFilterForm):
         reminders = reminders.filter(step_key=data["step"])
     if data.get("risk"):
         reminders = reminders.filter(risk_level=data["risk"])
-    return status, list(reminders.order_by("step__offset_days", "customer__name")[:500])
+    risk_rank = Case(
+        *(When(risk_level=level, then=Value(rank)) for level, rank in RISK_ORDER.items()),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+    # Step, then risk, then customer: a page holds whole groups or the start/rest of one.
+    return status, reminders.order_by("step__offset_days", risk_rank, "customer__name", "id")
 
 
 def _groups(reminders) -> list[dict]:
-    ordered = sorted(reminders, key=lambda r: (r.step.offset_days, RISK_ORDER.get(r.risk_level, 3)))
+    """Consecutive rows of one step and risk level (the rows come ordered that way)."""
     groups = []
-    for (step, risk), rows in groupby(ordered, key=lambda r: (r.step, r.risk_level)):
+    for (step, risk), rows in groupby(reminders, key=lambda r: (r.step, r.risk_level)):
         rows = list(rows)
         groups.append({"step": step, "risk": risk or "unknown", "reminders": rows})
     return groups
@@ -55,14 +63,20 @@ def _groups(reminders) -> list[dict]:
 def reminder_queue(request):
     form = QueueFilterForm(request.GET or None)
     status, reminders = _queue(request, form)
+    size = (
+        int(request.GET["per_page"]) if request.GET.get("per_page") in map(str, PAGE_SIZES) else 0
+    )
+    page = paginate(request, reminders, size=size or QUEUE_PAGE_SIZE)
     steps = DunningStep.objects.filter(
         policy__organization=request.organization, policy__customer=None
     ).order_by("offset_days")
     context = {
         "form": form,
         "status": status,
-        "groups": _groups(reminders),
-        "count": len(reminders),
+        "groups": _groups(page.object_list),
+        "count": page.paginator.count,
+        "page": page,
+        "pager": pagination(request, page),
         "steps": steps,
         "can_send": SEND in request.org_permissions,
     }

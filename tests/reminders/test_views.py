@@ -196,3 +196,40 @@ def test_an_admin_edits_the_policy(owner_client, org):
 def test_only_admins_edit_the_policy(collector_client, outsider_client):
     assert collector_client.get("/reminders/policy/").status_code == 403
     assert collector_client.post("/reminders/policy/", {}).status_code == 403
+
+
+def test_the_queue_pages_through_groups_in_step_and_risk_order(collector_client, org):
+    """Step first, then risk (high before low), then customer; a page holds per_page rows and
+    the pager keeps the filters."""
+    from reminders.models import DunningStep
+    from tests.factories import ReminderFactory
+
+    steps = DunningStep.objects.filter(policy__organization=org, policy__customer=None)
+    early, late = steps.get(key="d+1"), steps.get(key="d+7")
+
+    def remind(name, step, risk):
+        return ReminderFactory(
+            organization=org,
+            customer=CustomerFactory(organization=org, name=name),
+            step=step,
+            step_key=step.key,
+            risk_level=risk,
+        )
+
+    for n in range(6):
+        remind(f"C{n:02d}", late if n % 2 else early, "low" if n < 3 else "high")
+    first = collector_client.get("/reminders/").content.decode()
+    order = [g.split('"')[0] for g in first.split('data-group="')[1:]]
+    assert order == ["d+1-high", "d+1-low", "d+7-high", "d+7-low"]
+    assert "6 reminders" in first and "Reminder pages" not in first
+
+    many = [remind(f"M{n:02d}", early, "medium") for n in range(12)]
+    page1 = collector_client.get("/reminders/?per_page=10&step=d%2B1").content.decode()
+    assert "15 reminders" in page1 and "1\u201310 shown" in page1
+    assert "Reminder pages" in page1 and "step=d%2B1" in page1 and "page=2" in page1
+    page2 = collector_client.get(
+        "/reminders/?per_page=10&step=d%2B1&page=2", HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "<html" not in page2 and "11\u201315 shown" in page2
+    shown = sum(page.count(f'data-reminder="{r.code}"') for page in (page1, page2) for r in many)
+    assert shown == 12
